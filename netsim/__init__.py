@@ -1,0 +1,5 @@
+"""netsim: a deterministic, in-memory simulator of the L2-L4 network stack."""
+
+__version__ = "0.1.0"
+
+__all__ = ["__version__"]

@@ -1,0 +1,86 @@
+"""Shared field validators and helpers for the codecs.
+
+Validators are plain functions rather than composed ``attrs.validators`` because codecs build
+many values per simulated packet: one type-and-range test per field costs a third of
+``and_(instance_of(int), ge(0), le(n))``.  They run on every construction, so a value that
+exists is a value that can be encoded.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from ipaddress import IPv4Address, IPv6Address
+from typing import Any, NoReturn
+
+from netsim.errors import TruncatedError, WireError
+
+Validator = Callable[[Any, Any, Any], None]
+
+
+def _reject(attribute: Any, value: Any, expected: str) -> NoReturn:
+    raise ValueError(f"{attribute.name} must be {expected}, got {value!r}")
+
+
+def uint(bits: int) -> Validator:
+    """Validator for an unsigned integer field ``bits`` wide (bool is not an int here)."""
+    top = (1 << bits) - 1
+    expected = f"an int in 0..{top}"
+
+    def check(_inst: Any, attribute: Any, value: Any) -> None:
+        if type(value) is not int or value < 0 or value > top:
+            # IntEnum/IntFlag members are ints too; accept them by value.
+            if isinstance(value, int) and not isinstance(value, bool) and 0 <= value <= top:
+                return
+            _reject(attribute, value, expected)
+
+    check.__name__ = f"u{bits}"
+    return check
+
+
+u1 = uint(1)
+u2 = uint(2)
+u3 = uint(3)
+u4 = uint(4)
+u6 = uint(6)
+u8 = uint(8)
+u12 = uint(12)
+u13 = uint(13)
+u16 = uint(16)
+u20 = uint(20)
+u32 = uint(32)
+
+
+def optional_u16(_inst: Any, attribute: Any, value: Any) -> None:
+    """A checksum field: ``None`` (computed on encode) or an explicit 16-bit value."""
+    if value is not None and (type(value) is not int or value < 0 or value > 0xFFFF):
+        _reject(attribute, value, "None or an int in 0..65535")
+
+
+def is_bytes(_inst: Any, attribute: Any, value: Any) -> None:
+    if type(value) is not bytes:
+        _reject(attribute, value, "bytes")
+
+
+def is_bool(_inst: Any, attribute: Any, value: Any) -> None:
+    if type(value) is not bool:
+        _reject(attribute, value, "a bool")
+
+
+def is_ipv4(_inst: Any, attribute: Any, value: Any) -> None:
+    if type(value) is not IPv4Address:
+        _reject(attribute, value, "an ipaddress.IPv4Address")
+
+
+def is_ipv6(_inst: Any, attribute: Any, value: Any) -> None:
+    if type(value) is not IPv6Address:
+        _reject(attribute, value, "an ipaddress.IPv6Address")
+
+
+def need(data: bytes | memoryview, length: int, layer: str, field: str) -> None:
+    """Raise :class:`TruncatedError` unless ``data`` holds at least ``length`` bytes."""
+    if len(data) < length:
+        raise TruncatedError(layer, field, f"needs {length} bytes, only {len(data)} available")
+
+
+def malformed(layer: str, field: str, message: str) -> NoReturn:
+    raise WireError(layer, field, message)

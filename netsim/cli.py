@@ -8,12 +8,11 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from netsim import __version__
+from netsim.wire.pcap import PcapngWriter, PcapWriter
+from netsim.wire.samples import sample_frames
 
 
 def _frames(args: argparse.Namespace) -> int:
-    from netsim.wire.pcap import PcapngWriter, PcapWriter
-    from netsim.wire.samples import sample_frames
-
     frames = sample_frames()
     out = Path(args.out)
     writer = PcapngWriter(out) if args.pcapng else PcapWriter(out)

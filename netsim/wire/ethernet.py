@@ -21,14 +21,18 @@ from typing import Any, ClassVar
 
 import attrs
 
-from netsim.wire._fields import is_bytes, need, u1, u3, u12, u16
+from netsim.errors import TruncatedError
+from netsim.wire._fields import is_bytes, need, trusted_constructor, u1, u3, u12, u16
 from netsim.wire.arp import ARPPacket
 from netsim.wire.ipv4 import IPv4Packet
+from netsim.wire.ipv4 import _decode as decode_ipv4
 from netsim.wire.ipv6 import IPv6Packet
-from netsim.wire.mac import MACAddress
+from netsim.wire.mac import _PAIR_CACHE as _MAC_PAIRS
+from netsim.wire.mac import MACAddress, mac_pair_from_packed
 from netsim.wire.numbers import EtherType
 
 _HEADER = struct.Struct("!6s6sH")
+_ETHERTYPE = struct.Struct("!12xH")
 _TAG = struct.Struct("!HH")
 _IPV4, _ARP, _VLAN, _IPV6 = 0x0800, 0x0806, 0x8100, 0x86DD
 
@@ -84,8 +88,10 @@ class EthernetFrame:
             WireError: the frame, or with ``decode`` a header inside it, is malformed; with
                 ``verify``, also when a checksum inside it does not verify.
         """
-        need(data, 14, "ethernet", "header")
-        dst, src, ethertype = _HEADER.unpack_from(data)
+        size = len(data)
+        if size < 14:
+            raise TruncatedError("ethernet", "header", f"needs 14 bytes, only {size} available")
+        (ethertype,) = _ETHERTYPE.unpack_from(data)
         vlan = None
         offset = 14
         if ethertype == _VLAN:
@@ -95,23 +101,30 @@ class EthernetFrame:
             offset = 18
         payload: EthernetPayload
         trailer = b""
-        body = data[offset:]
         if not decode or ethertype not in (_IPV4, _IPV6, _ARP):
-            payload = bytes(body)
-        elif ethertype == _IPV4:
-            need(body, 4, "ipv4", "header")
-            end = (body[2] << 8) | body[3]
-            payload = IPv4Packet.parse(body[:end] if end < len(body) else body, verify=verify)
-            trailer = bytes(body[end:])
-        elif ethertype == _IPV6:
-            need(body, 6, "ipv6", "header")
-            end = 40 + ((body[4] << 8) | body[5])
-            payload = IPv6Packet.parse(body[:end] if end < len(body) else body, verify=verify)
-            trailer = bytes(body[end:])
+            payload = bytes(data[offset:])
         else:
-            payload = ARPPacket.parse(body[:28])
-            trailer = bytes(body[28:])
-        return cls(MACAddress(dst), MACAddress(src), ethertype, payload, vlan, trailer)
+            # Cut the payload at the length its header declares; the rest is padding/trailer.
+            if ethertype == _IPV4:
+                if size < offset + 4:
+                    raise TruncatedError("ipv4", "header", f"needs 20 bytes, only {size - offset} available")
+                end = offset + ((data[offset + 2] << 8) | data[offset + 3])
+                if end < offset + 20:
+                    end = size  # let IPv4 report the bad Total Length
+                payload = decode_ipv4(data[offset:end], verify, True)
+            elif ethertype == _IPV6:
+                need(data, offset + 6, "ipv6", "header")
+                end = offset + 40 + ((data[offset + 4] << 8) | data[offset + 5])
+                payload = IPv6Packet.parse(data[offset:end], verify=verify)
+            else:
+                end = offset + 28
+                payload = ARPPacket.parse(data[offset:end])
+            if end < size:
+                trailer = bytes(data[end:])
+        macs = data[:12]
+        pair = _MAC_PAIRS.get(macs)
+        dst, src = pair if pair is not None else mac_pair_from_packed(macs)
+        return _make_frame(dst, src, ethertype, payload, vlan, trailer)
 
     def to_bytes(self) -> bytes:
         payload = self.payload
@@ -125,10 +138,12 @@ class EthernetFrame:
     def __attrs_post_init__(self) -> None:
         if self.vlan is not None and type(self.vlan) is not VLANTag:
             raise ValueError(f"vlan must be a VLANTag or None, got {self.vlan!r}")
-        if self.ethertype == _VLAN:
+        if self.ethertype == _VLAN and self.vlan is None:
             raise ValueError("ethertype 0x8100 is the 802.1Q TPID: give the tag as vlan=VLANTag(...)")
         if self.trailer and type(self.payload) is bytes:
             raise ValueError("a trailer follows a decoded payload only; append it to the bytes payload")
 
+
+_make_frame = trusted_constructor(EthernetFrame)
 
 __all__ = ["EthernetFrame", "EthernetPayload", "EtherType", "VLANTag"]

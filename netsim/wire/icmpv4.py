@@ -109,7 +109,7 @@ class ICMPv4Message:
                 raise ChecksumError("icmp", "checksum", f"checksum {checksum:#06x}, computed {expected:#06x}")
             stored = checksum
         body = bytes(data[8:])
-        if kind == 8 or kind == 0:
+        if kind in (0, 8):
             return ICMPv4Echo(kind, word1, word2, body, code, stored)
         if kind == 3:
             return ICMPv4DestUnreachable(code, body, word2, word1, stored)
@@ -122,7 +122,7 @@ class ICMPv4Message:
 
 
 def _echo_type(_inst: Any, _attribute: Any, value: Any) -> None:
-    if value not in (0, 8):
+    if type(value) is not int or value not in (0, 8):
         raise ValueError(f"an echo message has type 8 (request) or 0 (reply), got {value!r}")
 
 

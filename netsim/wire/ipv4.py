@@ -35,12 +35,30 @@ from typing import Any, ClassVar
 import attrs
 
 from netsim.errors import ChecksumError, TruncatedError, WireError
-from netsim.wire._fields import is_bytes, is_ipv4, need, optional_u16, u2, u3, u6, u8, u13, u16
+from netsim.wire._fields import (
+    _PAIR_CACHE as _ADDRESS_PAIRS,
+)
+from netsim.wire._fields import (
+    ipv4_pair_from_packed,
+    is_ipv4,
+    optional_u16,
+    trusted_constructor,
+    u2,
+    u3,
+    u6,
+    u8,
+    u13,
+    u16,
+)
 from netsim.wire.icmpv4 import ICMPV4_TYPES, ICMPv4Message
 from netsim.wire.tcp import TCPSegment
+from netsim.wire.tcp import _decode as decode_tcp
 from netsim.wire.udp import UDPDatagram
+from netsim.wire.udp import _decode as decode_udp
 
 _FIXED = struct.Struct("!BBHHHBBH4s4s")
+_FIXED_NO_ADDRESSES = struct.Struct("!BBHHHBBH")
+_FIXED_INTS = struct.Struct("!BBHHHBBHII")
 
 
 class IPv4Flags(enum.IntFlag):
@@ -118,74 +136,31 @@ class IPv4Packet:
                 or (with ``decode``) a malformed TCP/UDP/ICMP payload.
             ChecksumError: with ``verify``, the header (or decoded payload) checksum is wrong.
         """
-        need(data, 20, "ipv4", "header")
-        vihl, tos, total, ident, frag, ttl, proto, checksum, src, dst = _FIXED.unpack_from(data)
-        if vihl >> 4 != 4:
-            raise WireError("ipv4", "version", f"version is {vihl >> 4}, not 4")
-        hlen = (vihl & 15) * 4
-        if hlen < 20:
-            raise WireError("ipv4", "ihl", f"IHL is {vihl & 15}, below the minimum of 5")
-        need(data, hlen, "ipv4", "options")
-        if total < hlen:
-            raise WireError("ipv4", "total_length", f"total length {total} is shorter than the {hlen}-byte header")
-        if total > len(data):
-            raise TruncatedError("ipv4", "total_length", f"total length {total} > {len(data)} bytes available")
-        if total < len(data):
-            raise WireError("ipv4", "total_length", f"total length {total} < {len(data)} bytes given")
-        header = data[:hlen]
-        whole = int.from_bytes(header, "big") - (checksum << (8 * (hlen - 12)))
-        folded = whole % 0xFFFF
-        computed = ~(folded if folded or not whole else 0xFFFF) & 0xFFFF
-        if checksum == computed:
-            stored: int | None = None
-        else:
-            if verify and not (computed == 0 and checksum == 0xFFFF):
-                raise ChecksumError("ipv4", "checksum", f"header checksum {checksum:#06x}, computed {computed:#06x}")
-            stored = checksum
-        body = data[hlen:]
-        flags, offset = frag >> 13, frag & 0x1FFF
-        payload: IPv4Payload
-        if decode and not (flags & 1 or offset) and proto in (6, 17, 1):
-            src_a, dst_a = IPv4Address(src), IPv4Address(dst)
-            if proto == 6:
-                payload = TCPSegment.parse(body, src=src_a, dst=dst_a, verify=verify)
-            elif proto == 17:
-                payload = UDPDatagram.parse(body, src=src_a, dst=dst_a, verify=verify)
-            else:
-                payload = ICMPv4Message.parse(body, verify=verify)
-        else:
-            src_a, dst_a = IPv4Address(src), IPv4Address(dst)
-            payload = bytes(body)
-        return cls(
-            src_a, dst_a, proto, payload, ttl, ident, flags, offset, tos >> 2, tos & 3, bytes(data[20:hlen]), stored
-        )
+        return _decode(data, verify, decode)
 
     def to_bytes(self) -> bytes:
+        src, dst = int(self.src), int(self.dst)
         payload = self.payload
-        if type(payload) is bytes:
-            body = payload
+        kind = type(payload)
+        if kind is bytes:
+            body: bytes = payload  # type: ignore[assignment]
+        elif kind is TCPSegment or kind is UDPDatagram:
+            # the addresses' and protocol's share of the pseudo-header (RFC 9293 §3.1, RFC 768)
+            body = payload._encode(src % 0xFFFF + dst % 0xFFFF + self.protocol)  # type: ignore[union-attr]
         else:
-            body = payload.to_bytes(src=self.src, dst=self.dst)  # type: ignore[union-attr]
+            body = payload.to_bytes()  # type: ignore[union-attr]
         options = self.options
         hlen = 20 + len(options)
-        header = _FIXED.pack(
-            0x40 | (hlen >> 2),
-            (self.dscp << 2) | self.ecn,
-            hlen + len(body),
-            self.identification,
-            (self.flags << 13) | self.fragment_offset,
-            self.ttl,
-            self.protocol,
-            0,
-            self.src.packed,
-            self.dst.packed,
-        ) + options
+        header = _FIXED_INTS.pack(
+            0x40 | (hlen >> 2), (self.dscp << 2) | self.ecn, hlen + len(body), self.identification,
+            (self.flags << 13) | self.fragment_offset, self.ttl, self.protocol, 0, src, dst,
+        )
         checksum = self.checksum
         if checksum is None:
-            whole = int.from_bytes(header, "big")
-            folded = whole % 0xFFFF
-            checksum = ~(folded if folded or not whole else 0xFFFF) & 0xFFFF
-        return header[:10] + checksum.to_bytes(2, "big") + header[12:] + body
+            # never all zeros (the version nibble is 4), so a zero remainder is 0xFFFF
+            total = int.from_bytes(header, "big") + (int.from_bytes(options, "big") if options else 0)
+            checksum = ~((total % 0xFFFF) or 0xFFFF) & 0xFFFF
+        return b"".join((header[:10], checksum.to_bytes(2, "big"), header[12:], options, body))
 
     def payload_bytes(self) -> bytes:
         """The payload as it is on the wire (encoding a decoded payload with this header's addresses)."""
@@ -193,3 +168,56 @@ class IPv4Packet:
         if type(payload) is bytes:
             return payload
         return payload.to_bytes(src=self.src, dst=self.dst)  # type: ignore[union-attr]
+
+
+_make_packet = trusted_constructor(IPv4Packet)
+
+
+def _decode(data: bytes, verify: bool, decode: bool) -> IPv4Packet:
+    """:meth:`IPv4Packet.parse` without the classmethod and keyword overhead (Ethernet calls it)."""
+    size = len(data)
+    if size < 20:
+        raise TruncatedError("ipv4", "header", f"needs 20 bytes, only {size} available")
+    vihl, tos, total, ident, frag, ttl, proto, checksum = _FIXED_NO_ADDRESSES.unpack_from(data)
+    if vihl >> 4 != 4:
+        raise WireError("ipv4", "version", f"version is {vihl >> 4}, not 4")
+    hlen = (vihl & 15) * 4
+    if hlen < 20:
+        raise WireError("ipv4", "ihl", f"IHL is {vihl & 15}, below the minimum of 5")
+    if size < hlen:
+        raise TruncatedError("ipv4", "options", f"needs {hlen} bytes, only {size} available")
+    if total != size:
+        if total < hlen:
+            raise WireError("ipv4", "total_length", f"total length {total} is shorter than the {hlen}-byte header")
+        if total > size:
+            raise TruncatedError("ipv4", "total_length", f"total length {total} > {size} bytes available")
+        raise WireError("ipv4", "total_length", f"total length {total} < {size} bytes given")
+    # RFC 1071: the header's words minus the checksum field's own (weight 1: an even number of
+    # bytes follows it); never all zeros, so a zero remainder is 0xFFFF.
+    computed = ~(((int.from_bytes(data[:hlen], "big") - checksum) % 0xFFFF) or 0xFFFF) & 0xFFFF
+    stored: int | None = None
+    if checksum != computed:
+        if verify and not (computed == 0 and checksum == 0xFFFF):
+            raise ChecksumError("ipv4", "checksum", f"header checksum {checksum:#06x}, computed {computed:#06x}")
+        stored = checksum
+    body = data[hlen:]
+    flags, offset = frag >> 13, frag & 0x1FFF
+    addresses = data[12:20]
+    pair = _ADDRESS_PAIRS.get(addresses)
+    src, dst, address_sum = pair if pair is not None else ipv4_pair_from_packed(addresses)
+    payload: IPv4Payload
+    if decode and not (flags & 1 or offset) and proto in (6, 17, 1):
+        # the pseudo-header's words: both addresses, the protocol and the upper-layer length
+        # (RFC 9293 §3.1, RFC 768)
+        if proto == 6:
+            payload = decode_tcp(body, address_sum + 6 + total - hlen, verify)
+        elif proto == 17:
+            payload = decode_udp(body, address_sum + 17 + total - hlen, verify, False)
+        else:
+            payload = ICMPv4Message.parse(body, verify=verify)
+    else:
+        payload = bytes(body)
+    return _make_packet(
+        src, dst, proto, payload, ttl, ident, flags, offset, tos >> 2,
+        tos & 3, bytes(data[20:hlen]) if hlen > 20 else b"", stored,
+    )

@@ -59,3 +59,29 @@ class MACAddress:
 
 
 MACAddress.BROADCAST = MACAddress(b"\xff" * 6)
+
+
+_MAC_CACHE: dict[bytes, MACAddress] = {}
+
+
+def mac_from_packed(packed: bytes) -> MACAddress:
+    """``MACAddress(packed)`` for 6 bytes from a parser, memoised like IPv4 addresses."""
+    mac = _MAC_CACHE.get(packed)
+    if mac is None:
+        if len(_MAC_CACHE) >= 1 << 16:
+            _MAC_CACHE.clear()
+        mac = _MAC_CACHE[packed] = MACAddress(packed)
+    return mac
+
+
+_PAIR_CACHE: dict[bytes, tuple[MACAddress, MACAddress]] = {}
+
+
+def mac_pair_from_packed(packed: bytes) -> tuple[MACAddress, MACAddress]:
+    """Destination and source MAC from the first 12 bytes of a frame, memoised as a pair."""
+    pair = _PAIR_CACHE.get(packed)
+    if pair is None:
+        if len(_PAIR_CACHE) >= 1 << 16:
+            _PAIR_CACHE.clear()
+        pair = _PAIR_CACHE[packed] = (mac_from_packed(packed[:6]), mac_from_packed(packed[6:]))
+    return pair

@@ -13,7 +13,7 @@ from __future__ import annotations
 import struct
 from collections.abc import Iterator
 from pathlib import Path
-from typing import BinaryIO
+from typing import BinaryIO, cast
 
 import attrs
 
@@ -39,7 +39,7 @@ class PcapRecord:
 
 def _open(target: str | Path | BinaryIO, mode: str) -> tuple[BinaryIO, bool]:
     if isinstance(target, str | Path):
-        return open(target, mode), True  # noqa: SIM115 - closed by the owner object
+        return cast(BinaryIO, open(target, mode)), True  # closed by the writer/reader that owns it
     return target, False
 
 
@@ -234,8 +234,8 @@ def _tsresol(options: bytes, order: str) -> int:
         if code == 0:
             break
         if code == 9 and size >= 1:
-            value = options[i + 4]
-            return 2 ** (value & 0x7F) if value & 0x80 else 10 ** value
+            value: int = options[i + 4]
+            return int(2 ** (value & 0x7F) if value & 0x80 else 10**value)
         i += 4 + size + (-size % 4)
     return 1_000_000
 

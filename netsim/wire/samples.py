@@ -11,8 +11,20 @@ from ipaddress import IPv4Address, IPv6Address
 from netsim.wire.arp import ARPPacket
 from netsim.wire.ethernet import EthernetFrame, VLANTag
 from netsim.wire.icmpv4 import ICMPv4DestUnreachable, ICMPv4Echo, ICMPv4TimeExceeded, quote_datagram
+from netsim.wire.icmpv6 import (
+    ICMPv6DestUnreachable,
+    ICMPv6Echo,
+    ICMPv6NeighborAdvertisement,
+    ICMPv6NeighborSolicitation,
+    ICMPv6PacketTooBig,
+    ICMPv6RouterAdvertisement,
+    ICMPv6RouterSolicitation,
+    quote_ipv6_packet,
+)
 from netsim.wire.ipv4 import IPv4Packet
+from netsim.wire.ipv6 import IPv6DestinationOptions, IPv6HopByHop, IPv6Packet
 from netsim.wire.mac import MACAddress
+from netsim.wire.ndp import NDPMTU, NDPPrefixInformation, NDPSourceLinkLayerAddress, NDPTargetLinkLayerAddress
 from netsim.wire.tcp import TCPFlags, TCPSegment
 from netsim.wire.tcp_options import (
     TCPOptionMSS,
@@ -88,6 +100,59 @@ def ipv4_frames() -> list[EthernetFrame]:
     ]
 
 
+def _eth6(packet: IPv6Packet, dst: MACAddress = SERVER_MAC, src: MACAddress = CLIENT_MAC) -> EthernetFrame:
+    return EthernetFrame(dst=dst, src=src, ethertype=0x86DD, payload=packet)
+
+
+def ipv6_frames() -> list[EthernetFrame]:
+    """NDP (NS/NA, RS/RA), ICMPv6 echo and errors, TCP and UDP over IPv6, an extension chain."""
+    router = IPv6Address("fe80::1")
+    client_ll = IPv6Address("fe80::42:acff:fe11:2")
+    solicited = IPv6Address("ff02::1:ff00:10")  # solicited-node multicast of 2001:db8::10
+    all_routers, all_nodes = IPv6Address("ff02::2"), IPv6Address("ff02::1")
+    syn = TCPSegment(
+        src_port=54322, dst_port=9000, seq=7000, flags=TCPFlags.SYN, window=64800,
+        options=(TCPOptionMSS(1440), TCPOptionSACKPermitted(), TCPOptionTimestamps(300, 0),
+                 TCPOptionNOP(), TCPOptionWindowScale(7)),
+    )
+    refused = IPv6Packet(src=CLIENT6, dst=SERVER6, next_header=17,
+                         payload=UDPDatagram(src_port=40004, dst_port=9999, payload=b"closed?"))
+    big = IPv6Packet(src=CLIENT6, dst=SERVER6, next_header=17,
+                     payload=UDPDatagram(src_port=40005, dst_port=40006, payload=bytes(1400)))
+    return [
+        _eth6(IPv6Packet(src=CLIENT6, dst=solicited, next_header=58, hop_limit=255,
+                         payload=ICMPv6NeighborSolicitation(SERVER6, options=(NDPSourceLinkLayerAddress(CLIENT_MAC),))),
+              dst=MACAddress.parse("33:33:ff:00:00:10")),
+        _eth6(IPv6Packet(src=SERVER6, dst=CLIENT6, next_header=58, hop_limit=255,
+                         payload=ICMPv6NeighborAdvertisement(SERVER6, solicited=True, override=True,
+                                                             options=(NDPTargetLinkLayerAddress(SERVER_MAC),))),
+              dst=CLIENT_MAC, src=SERVER_MAC),
+        _eth6(IPv6Packet(src=client_ll, dst=all_routers, next_header=58, hop_limit=255,
+                         payload=ICMPv6RouterSolicitation(options=(NDPSourceLinkLayerAddress(CLIENT_MAC),))),
+              dst=MACAddress.parse("33:33:00:00:00:02")),
+        _eth6(IPv6Packet(src=router, dst=all_nodes, next_header=58, hop_limit=255,
+                         payload=ICMPv6RouterAdvertisement(
+                             64, router_lifetime=1800,
+                             options=(NDPSourceLinkLayerAddress(SERVER_MAC), NDPMTU(1500),
+                                      NDPPrefixInformation(IPv6Address("2001:db8::"), 64)))),
+              dst=MACAddress.parse("33:33:00:00:00:01"), src=SERVER_MAC),
+        _eth6(IPv6Packet(src=CLIENT6, dst=SERVER6, next_header=58, payload=ICMPv6Echo(128, 0x4343, 1, b"ping6"))),
+        _eth6(IPv6Packet(src=SERVER6, dst=CLIENT6, next_header=58, payload=ICMPv6Echo(129, 0x4343, 1, b"ping6")),
+              dst=CLIENT_MAC, src=SERVER_MAC),
+        _eth6(IPv6Packet(src=CLIENT6, dst=SERVER6, next_header=6, payload=syn, flow_label=0x12345)),
+        _eth6(refused),
+        _eth6(IPv6Packet(src=SERVER6, dst=CLIENT6, next_header=58,
+                         payload=ICMPv6DestUnreachable(4, quote_ipv6_packet(refused.to_bytes()))),
+              dst=CLIENT_MAC, src=SERVER_MAC),
+        _eth6(IPv6Packet(src=IPv6Address("2001:db8:ffff::1"), dst=CLIENT6, next_header=58,
+                         payload=ICMPv6PacketTooBig(1280, quote_ipv6_packet(big.to_bytes()))),
+              dst=CLIENT_MAC, src=SERVER_MAC),
+        _eth6(IPv6Packet(src=CLIENT6, dst=SERVER6, next_header=17, hop_limit=1,
+                         extensions=(IPv6HopByHop(b"\x05\x02\x00\x00\x01\x00"), IPv6DestinationOptions()),
+                         payload=UDPDatagram(src_port=40007, dst_port=40008, payload=b"extension headers"))),
+    ]
+
+
 def sample_frames() -> list[EthernetFrame]:
     """Every sample frame, IPv4 and IPv6."""
-    return ipv4_frames()
+    return ipv4_frames() + ipv6_frames()

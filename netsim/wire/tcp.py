@@ -29,9 +29,9 @@ from typing import Any, ClassVar
 
 import attrs
 
-from netsim.errors import ChecksumError, WireError
-from netsim.wire._fields import is_bytes, need, optional_u16, u3, u16, u32
-from netsim.wire.checksum import checksum_excluding, internet_checksum, pseudo_header_sum
+from netsim.errors import ChecksumError, TruncatedError, WireError
+from netsim.wire._fields import is_bytes, optional_u16, trusted_constructor, u3, u16, u32
+from netsim.wire.checksum import pseudo_header_sum, sum16
 from netsim.wire.tcp_options import OPTION_TYPES, TCPOption, options_to_bytes, parse_options
 
 _HEADER = struct.Struct("!HHIIHHHH")
@@ -121,43 +121,64 @@ class TCPSegment:
             WireError: Data Offset below 5, or a malformed option.
             ChecksumError: with ``verify`` and the addresses, a wrong checksum.
         """
-        need(data, 20, "tcp", "header")
-        sport, dport, seq, ack, off_flags, window, checksum, urgent = _HEADER.unpack_from(data)
-        hlen = (off_flags >> 12) * 4
-        if hlen < 20:
-            raise WireError("tcp", "data_offset", f"data offset is {hlen // 4}, below the minimum of 5")
-        need(data, hlen, "tcp", "options")
-        stored: int | None = checksum
-        if src is not None and dst is not None:
-            expected = checksum_excluding(data, 16, pseudo_header_sum(src, dst, 6, len(data)))
-            if checksum == expected:
-                stored = None
-            elif verify and not (expected == 0 and checksum == 0xFFFF):
-                raise ChecksumError("tcp", "checksum", f"checksum {checksum:#06x}, computed {expected:#06x}")
-        options = parse_options(data[20:hlen]) if hlen > 20 else ()
-        return cls(
-            sport, dport, seq, ack, off_flags & 0x1FF, window, urgent, options,
-            bytes(data[hlen:]), stored, (off_flags >> 9) & 7,
-        )
+        pseudo = pseudo_header_sum(src, dst, 6, len(data)) if src is not None and dst is not None else None
+        return _decode(data, pseudo, verify)
 
     def to_bytes(self, *, src: IPAddress | None = None, dst: IPAddress | None = None) -> bytes:
+        """Encode; the checksum (when ``None``) needs the pseudo-header addresses ``src``/``dst``."""
+        if self.checksum is None and (src is None or dst is None):
+            raise ValueError("computing the TCP checksum needs src and dst (the pseudo-header)")
+        return self._encode(0 if src is None or dst is None else pseudo_header_sum(src, dst, 6, 0))
+
+    def _encode(self, pseudo: int) -> bytes:
+        """Encode with the pseudo-header's sum known, less the TCP length (added here)."""
         options = options_to_bytes(self.options) if self.options else b""
         hlen = 20 + len(options)
         checksum = self.checksum
+        payload = self.payload
+        if checksum is None:
+            # The header is an even number of bytes, so the segment's sum is the header's plus the
+            # payload's (RFC 1071 §2(B)): no need to join them before summing.
+            header = _HEADER.pack(
+                self.src_port, self.dst_port, self.seq, self.ack,
+                (hlen << 10) | (self.reserved << 9) | self.flags, self.window, 0, self.urgent,
+            ) + options
+            size = len(payload)
+            # never all zeros (the pseudo-header holds the protocol), so 0 means 0xFFFF
+            folded = (sum16(payload) + int.from_bytes(header, "big") + pseudo + hlen + size) % 0xFFFF
+            checksum = ~(folded or 0xFFFF) & 0xFFFF
+            return b"".join((header[:16], checksum.to_bytes(2, "big"), header[18:], payload))
         header = _HEADER.pack(
-            self.src_port,
-            self.dst_port,
-            self.seq,
-            self.ack,
-            (hlen << 10) | (self.reserved << 9) | self.flags,
-            self.window,
-            0 if checksum is None else checksum,
-            self.urgent,
+            self.src_port, self.dst_port, self.seq, self.ack,
+            (hlen << 10) | (self.reserved << 9) | self.flags, self.window, checksum, self.urgent,
         )
-        if checksum is not None:
-            return header + options + self.payload
-        if src is None or dst is None:
-            raise ValueError("computing the TCP checksum needs src and dst (the pseudo-header)")
-        segment = header + options + self.payload
-        checksum = internet_checksum(segment, pseudo_header_sum(src, dst, 6, len(segment)))
-        return segment[:16] + checksum.to_bytes(2, "big") + segment[18:]
+        return b"".join((header, options, payload))
+
+_make_segment = trusted_constructor(TCPSegment)
+
+
+def _decode(data: bytes, pseudo: int | None, verify: bool) -> TCPSegment:
+    """Decode with the pseudo-header's unreduced sum already known (``None``: no addresses)."""
+    size = len(data)
+    if size < 20:
+        raise TruncatedError("tcp", "header", f"needs 20 bytes, only {size} available")
+    sport, dport, seq, ack, off_flags, window, checksum, urgent = _HEADER.unpack_from(data)
+    hlen = (off_flags >> 12) * 4
+    if hlen < 20:
+        raise WireError("tcp", "data_offset", f"data offset is {hlen // 4}, below the minimum of 5")
+    if size < hlen:
+        raise TruncatedError("tcp", "options", f"needs {hlen} bytes, only {size} available")
+    stored: int | None = checksum
+    if pseudo is not None:
+        # checksum_excluding(data, 16, pseudo), inlined: this runs for every segment received
+        # (the field sits at an even offset, so its weight in the sum is 1)
+        expected = ~(((sum16(data) + pseudo - checksum) % 0xFFFF) or 0xFFFF) & 0xFFFF
+        if checksum == expected:
+            stored = None
+        elif verify and not (expected == 0 and checksum == 0xFFFF):
+            raise ChecksumError("tcp", "checksum", f"checksum {checksum:#06x}, computed {expected:#06x}")
+    options = parse_options(data[20:hlen]) if hlen > 20 else ()
+    return _make_segment(
+        sport, dport, seq, ack, off_flags & 0x1FF, window, urgent, options,
+        bytes(data[hlen:]), stored, (off_flags >> 9) & 7,
+    )

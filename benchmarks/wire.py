@@ -60,6 +60,15 @@ def floor_once() -> None:
     _fast_checksum(tcp + PAYLOAD, _PSEUDO)  # decode side
 
 
+def textbook_floor_once() -> None:
+    """The same floor with the textbook checksum (one big-endian integer, one remainder)."""
+    tcp = _TCP.pack(54321, 9000, 1, 1, 0x5018, 502, 0, 0)
+    _plain_checksum(tcp + PAYLOAD, _PSEUDO)
+    _IP.pack(0x45, 0, 1500, 1, 0x4000, 64, 6, 0, _SRC, _DST)
+    _ETH.pack(_MAC1, _MAC2, 0x0800)
+    _plain_checksum(tcp + PAYLOAD, _PSEUDO)
+
+
 def encode_once() -> None:
     FRAME.to_bytes()
 
@@ -96,9 +105,10 @@ def rate(function: Callable[[], object], seconds: float = 1.0, repeats: int = 5)
 def main() -> None:
     assert EthernetFrame.parse(DATA, verify=True) == FRAME and len(DATA) == 1514
     # interleaved, best of several rounds each: the floor and the codec see the same machine
-    floor = encode = decode = both = 0.0
+    floor = textbook = encode = decode = both = 0.0
     for _ in range(3):
         floor = max(floor, rate(floor_once, repeats=3))
+        textbook = max(textbook, rate(textbook_floor_once, repeats=3))
         encode = max(encode, rate(encode_once, repeats=3))
         decode = max(decode, rate(decode_once, repeats=3))
         both = max(both, rate(both_once, repeats=3))
@@ -111,6 +121,7 @@ def main() -> None:
           f"Ethernet/IPv4/TCP frame, {len(PAYLOAD)}-byte payload, {len(DATA)} bytes on the wire")
     print(f"{'measure':44} {'per second':>14} {'vs floor':>9}")
     print(f"{'floor: struct.pack x3 + 2 checksums':44} {floor:14,.0f} {1.0:9.2f}")
+    print(f"{'  same, textbook big-endian checksum':44} {textbook:14,.0f} {textbook / floor:9.2f}")
     print(f"{'encode (to_bytes, checksums computed)':44} {encode:14,.0f} {encode / floor:9.2f}")
     print(f"{'decode (parse, checksums verified)':44} {decode:14,.0f} {decode / floor:9.2f}")
     print(f"{'encode + decode':44} {both:14,.0f} {both / floor:9.2f}")
@@ -118,7 +129,8 @@ def main() -> None:
     print(f"{'internet checksum, 64 KiB (MB/s)':44} {ck_big * len(big) / 1e6:14,.1f}")
     print(f"{'  one big-endian int + remainder, 1480 B':44} {ck_plain * len(segment) / 1e6:14,.1f}")
     verdict = "meets" if both >= floor / 2 else "MISSES"
-    print(f"target: encode + decode >= 0.5 x floor -> {both / floor:.2f} x ({verdict})")
+    print(f"target: encode + decode >= 0.5 x floor -> {both / floor:.2f} x ({verdict}); "
+          f"{both / textbook:.2f} x the textbook floor")
 
 
 if __name__ == "__main__":

@@ -23,8 +23,8 @@ settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "dev"))
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    """Skip tshark tests where it is missing, unless NETSIM_REQUIRE_TSHARK says it must be there."""
-    if shutil.which("tshark") or os.environ.get("NETSIM_REQUIRE_TSHARK"):
+    """Skip tshark tests where it is missing, unless NETSIM_REQUIRE_ORACLES says it must be there."""
+    if shutil.which("tshark") or os.environ.get("NETSIM_REQUIRE_ORACLES"):
         return
     skip = pytest.mark.skip(reason="tshark is not installed (apt-get install tshark)")
     for item in items:

@@ -1,0 +1,1 @@
+"""Observing a run: captures with tcpdump filters, connection tables, views."""

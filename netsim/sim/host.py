@@ -1,0 +1,602 @@
+"""Hosts and routers: Ethernet, ARP, IPv4 (routing, fragmentation, reassembly, PMTUD), ICMP
+and UDP, and the sockets applications use.
+
+The decisions live in the sans-I/O engines of :mod:`netsim.proto` (routing table, neighbour
+cache, reassembler, PMTU cache, rate limiter); this module moves bytes between them, the links
+and the sockets, on the SimPy clock.  A malformed or unexpected frame never raises: it is
+dropped and counted on the interface with a reason, and answered the way Linux would (ICMP
+port or protocol unreachable, time exceeded, fragmentation needed).
+"""
+
+from __future__ import annotations
+
+import errno
+from functools import partial
+from ipaddress import IPv4Address, IPv4Interface, IPv4Network, ip_interface, ip_network
+from typing import TYPE_CHECKING, Any
+
+from netsim.errors import WireError
+from netsim.proto.arp_cache import NeighborCache
+from netsim.proto.fragment import IPv4Reassembler, fragment_ipv4
+from netsim.proto.pmtu import PMTUCache
+from netsim.proto.ports import PortRange, choose_ephemeral_port
+from netsim.proto.ratelimit import TokenBucket
+from netsim.proto.routing import Route, RoutingTable
+from netsim.sim.interface import Interface
+from netsim.sim.node import Node
+from netsim.sim.sockets import ICMPErrorReport, ICMPSocket, Socket, UDPSocket, error
+from netsim.wire.arp import ARPPacket
+from netsim.wire.icmpv4 import (
+    ICMPv4DestUnreachable,
+    ICMPv4Echo,
+    ICMPv4Message,
+    ICMPv4TimeExceeded,
+    quote_datagram,
+)
+from netsim.wire.ipv4 import IPv4Packet
+from netsim.wire.mac import MACAddress
+from netsim.wire.udp import UDPDatagram
+
+if TYPE_CHECKING:
+    from netsim.sim.network import Network
+
+BROADCAST = IPv4Address("255.255.255.255")
+ANY = IPv4Address("0.0.0.0")
+_ZERO_MAC = bytes(6)
+_BROADCAST_MAC = b"\xff" * 6
+_ETHERTYPE_IPV4 = b"\x08\x00"
+_ETHERTYPE_ARP = b"\x08\x06"
+
+UNRESOLVED_QUEUE_LEN = 212992 // 2096  # unres_qlen_bytes / truesize of a 1500-byte frame
+
+#: ICMP destination-unreachable code -> the errno a connected socket sees (Linux icmp_err_convert)
+UNREACHABLE_ERRNO = {
+    0: errno.ENETUNREACH, 1: errno.EHOSTUNREACH, 2: errno.ENOPROTOOPT, 3: errno.ECONNREFUSED,
+    4: errno.EMSGSIZE, 5: errno.EOPNOTSUPP, 6: errno.ENETUNREACH, 7: errno.EHOSTDOWN, 8: errno.ENONET,
+    9: errno.ENETUNREACH, 10: errno.EHOSTUNREACH, 11: errno.ENETUNREACH, 12: errno.EHOSTUNREACH,
+    13: errno.EHOSTUNREACH, 14: errno.EHOSTUNREACH, 15: errno.EHOSTUNREACH,
+}
+
+
+class _LoopbackChannel:
+    """``lo``: what is sent comes back in on the same interface, at once (after the current event)."""
+
+    def __init__(self, iface: Interface) -> None:
+        self.iface = iface
+        self._timeout = iface.node.network.env.timeout
+
+    def send(self, data: bytes) -> None:
+        event = self._timeout(0, data)
+        event.callbacks.append(lambda ev: self.iface.receive(ev.value))
+
+
+class Host(Node):
+    """An end host: no forwarding, ICMP errors for what it cannot deliver."""
+
+    kind = "host"
+    forwarding = False
+
+    def __init__(
+        self,
+        network: Network,
+        name: str,
+        *,
+        ip_local_port_range: tuple[int, int] = (32768, 60999),
+        ttl: int = 64,
+        icmp_msgs_per_sec: int = 1000,
+        icmp_msgs_burst: int = 50,
+        icmp_echo_ignore_broadcasts: bool = True,
+    ) -> None:
+        super().__init__(network, name)
+        self.routes = RoutingTable()
+        self.ttl = ttl
+        self.port_range = PortRange(*ip_local_port_range)
+        self.icmp_echo_ignore_broadcasts = icmp_echo_ignore_broadcasts
+        self.rng = network.stream(f"host/{name}")
+        self.local: dict[IPv4Address, Interface] = {}
+        self.neighbors: dict[str, NeighborCache[bytes]] = {}
+        self.reassembler = IPv4Reassembler()
+        self.pmtu = PMTUCache()
+        self.icmp_limiter = TokenBucket(icmp_msgs_per_sec, icmp_msgs_burst, 0)
+        self.ip_id = self.rng.getrandbits(16)
+        from netsim.sim.sockets import FileDescriptors
+
+        self.fds = FileDescriptors()
+        self.udp_ports: dict[int, list[Socket]] = {}
+        self.icmp_ids: dict[int, list[Socket]] = {}
+        self.counters: dict[str, int] = {}
+        self._timer_at: int | None = None
+        lo = self.add_interface("lo", mac=MACAddress(_ZERO_MAC), mtu=65535)
+        lo.channel = _LoopbackChannel(lo)  # type: ignore[assignment]
+        self.add_address("lo", "127.0.0.1/8")
+
+    # --- configuration ------------------------------------------------------------------------
+
+    def add_interface(self, name: str, *, mac: MACAddress | str | None = None, mtu: int = 1500) -> Interface:
+        iface = super().add_interface(name, mac=mac, mtu=mtu)
+        # Linux queues up to unres_qlen_bytes = 212992 bytes per unresolved neighbour: about 101
+        # full-size frames (the old unres_qlen of 3 would drop most fragments of a datagram)
+        self.neighbors[name] = NeighborCache(queue_len=UNRESOLVED_QUEUE_LEN)
+        return iface
+
+    def add_address(self, iface: str, address: str | IPv4Interface) -> IPv4Interface:
+        """Give ``iface`` an address with its prefix (``"10.0.0.5/24"``) and the connected route."""
+        interface = self.iface(iface)
+        value = ip_interface(address) if isinstance(address, str) else address
+        if not isinstance(value, IPv4Interface):
+            raise ValueError(f"{self.name}:{iface}: only IPv4 addresses are configured so far, got {address}")
+        if value.ip in self.local:
+            from netsim.sim.network import TopologyError
+
+            raise TopologyError(f"{self.name} already has the address {value.ip}")
+        interface.addresses.append(value)
+        self.local[value.ip] = interface
+        self.routes.add(Route(prefix=value.network, interface=iface, source=value.ip, kind="connected"))
+        return value
+
+    def add_route(self, prefix: str, *, via: str | None = None, dev: str | None = None, metric: int = 0,
+                  src: str | None = None) -> Route:
+        """``ip route add PREFIX [via GW] [dev IFACE] [metric N] [src ADDR]``."""
+        network = ip_network(prefix)
+        gateway = IPv4Address(via) if via is not None else None
+        if dev is None:
+            if gateway is None:
+                raise ValueError(f"{self.name}: a route to {prefix} needs a gateway (via) or an interface (dev)")
+            connected = self.routes.lookup(gateway)
+            if connected is None or connected.gateway is not None:
+                raise ValueError(f"{self.name}: gateway {gateway} is not on a connected network")
+            dev = connected.interface
+        self.iface(dev)
+        route = Route(prefix=network, interface=dev, gateway=gateway, metric=metric,
+                      source=IPv4Address(src) if src else None, kind="static")
+        self.routes.add(route)
+        return route
+
+    def set_default_gateway(self, gateway: str, *, metric: int = 0) -> Route:
+        return self.add_route("0.0.0.0/0", via=gateway, metric=metric)
+
+    # --- the socket API -----------------------------------------------------------------------
+
+    def socket(self, kind: str = "udp") -> Socket:
+        """A new socket: ``"udp"`` or ``"icmp"`` (a ping socket); TCP comes with the TCP engine."""
+        if kind == "udp":
+            sock: Socket = UDPSocket(self)
+        elif kind == "icmp":
+            sock = ICMPSocket(self)
+        else:
+            self.syscall("socket", -1, "EPROTONOSUPPORT", kind=kind)
+            raise error(errno.EPROTONOSUPPORT)
+        self.syscall("socket", sock.fd, sock.fd, kind=kind)
+        return sock
+
+    def syscall(self, call: str, fd: int, result: Any, /, **args: Any) -> None:
+        """One line of the socket-call trace (the strace of the simulation)."""
+        self.network.trace.event(self.network.now, "syscall", self.name, call=call, fd=fd, result=result, **args)
+
+    def _bindings(self, sock: Socket) -> dict[int, list[Socket]]:
+        return self.icmp_ids if sock.protocol == "icmp" else self.udp_ports
+
+    def bind_socket(self, sock: Socket, ip: IPv4Address | None, port: int) -> int:
+        """Bind (``port`` 0: ephemeral, RFC 6056 random start as Linux); returns an errno or 0."""
+        if ip is not None and ip not in self.local and ip != BROADCAST:
+            return errno.EADDRNOTAVAIL
+        bindings = self._bindings(sock)
+        if port == 0:
+            def in_use(candidate: int) -> bool:
+                return bool(bindings.get(candidate))
+
+            chosen = choose_ephemeral_port(self.port_range, in_use, self.rng)
+            if chosen is None:
+                return errno.EAGAIN  # Linux: "Resource temporarily unavailable" when the range is exhausted
+            port = chosen
+        else:
+            for other in bindings.get(port, []):
+                overlap = other.local_ip is None or ip is None or other.local_ip == ip
+                if overlap and not (sock.reuse_address and other.reuse_address):
+                    return errno.EADDRINUSE
+        sock.local_ip, sock.local_port = ip, port
+        bindings.setdefault(port, []).append(sock)
+        return 0
+
+    def unbind_socket(self, sock: Socket) -> None:
+        if sock.local_port is None:
+            return
+        bound = self._bindings(sock).get(sock.local_port, [])
+        if sock in bound:
+            bound.remove(sock)
+            if not bound:
+                del self._bindings(sock)[sock.local_port]
+
+    # --- routing ------------------------------------------------------------------------------
+
+    def route_to(self, dst: IPv4Address) -> Route | None:
+        """Linux's local table first (our own addresses go via ``lo``), then the main table."""
+        if dst in self.local:
+            return Route(prefix=IPv4Network(f"{dst}/32"), interface="lo", source=dst, kind="local")
+        return self.routes.lookup(dst)
+
+    def source_address_for(self, dst: IPv4Address) -> IPv4Address | None:
+        """RFC 1122 §3.3.4.3 / Linux: the route's preferred source, else the outgoing
+        interface's address on the next hop's network, else its first address."""
+        route = self.route_to(dst)
+        if route is None:
+            return None
+        if route.source is not None:
+            return route.source  # type: ignore[return-value]
+        iface = self.interfaces[route.interface]
+        hop = route.gateway or dst
+        for address in iface.ipv4:
+            if hop in address.network:
+                return address.ip
+        return iface.ipv4[0].ip if iface.ipv4 else None
+
+    # --- receive path -------------------------------------------------------------------------
+
+    def on_frame(self, iface: Interface, data: bytes) -> None:
+        if len(data) < 14:
+            iface.drop("ethernet-truncated", len(data))
+            return
+        dst = data[:6]
+        if dst not in (iface.mac.packed, _BROADCAST_MAC) and iface.name != "lo" and not (
+            dst[0] & 1 and dst in iface.multicast_macs
+        ):
+            iface.drop("other-host", len(data))
+            return
+        ethertype = data[12:14]
+        if ethertype == _ETHERTYPE_IPV4:
+            try:
+                if len(data) < 18:
+                    raise WireError("ipv4", "header", "truncated")
+                end = 14 + ((data[16] << 8) | data[17])
+                packet = IPv4Packet.parse(data[14:end] if 34 <= end < len(data) else data[14:], verify=True,
+                                          decode=False)
+            except WireError as exc:
+                iface.drop(f"{exc.layer}-{exc.reason}", len(data))
+                return
+            self.ip_input(packet, iface, dst == _BROADCAST_MAC)
+        elif ethertype == _ETHERTYPE_ARP:
+            try:
+                arp = ARPPacket.parse(data[14:42])
+            except WireError as exc:
+                iface.drop(f"{exc.layer}-{exc.reason}", len(data))
+                return
+            self.arp_input(arp, iface)
+        elif ethertype == b"\x81\x00":
+            iface.drop("vlan-tagged", len(data))
+        elif ethertype == b"\x86\xdd":
+            iface.drop("ipv6-not-configured", len(data))
+        else:
+            iface.drop("unknown-ethertype", len(data))
+
+    def arp_input(self, arp: ARPPacket, iface: Interface) -> None:
+        """RFC 826's merge: update a known sender from any ARP; learn it and answer when we are
+        the target."""
+        now = self.network.now
+        cache = self.neighbors[iface.name]
+        target_is_us = any(a.ip == arp.target_ip for a in iface.ipv4)
+        known = cache.lookup(arp.sender_ip, now) is not None
+        if arp.sender_ip != ANY and (known or target_is_us):
+            for queued in cache.fill(arp.sender_ip, arp.sender_mac, now):
+                self._transmit_ip(iface, arp.sender_mac.packed, queued)
+        if target_is_us and arp.operation == 1:
+            reply = ARPPacket(2, iface.mac, arp.target_ip, arp.sender_mac, arp.sender_ip)
+            iface.transmit(arp.sender_mac.packed + iface.mac.packed + _ETHERTYPE_ARP + reply.to_bytes())
+        elif not target_is_us and not known:
+            iface.drop("arp-not-for-us", 28)
+
+    def ip_input(self, packet: IPv4Packet, iface: Interface, link_broadcast: bool = False) -> None:
+        dst = packet.dst
+        if dst in self.local or dst == BROADCAST or any(
+            dst == a.network.broadcast_address for a in iface.ipv4 if a.network.prefixlen < 31
+        ):
+            self.local_deliver(packet, iface, broadcast=dst not in self.local)
+        elif link_broadcast or dst.is_multicast:
+            iface.drop("not-for-host", len(packet.payload_bytes()) + packet.header_len)
+        elif self.forwarding:
+            self.forward(packet, iface)
+        else:
+            iface.drop("not-for-host", packet.header_len + len(packet.payload_bytes()))
+
+    def local_deliver(self, packet: IPv4Packet, iface: Interface, *, broadcast: bool = False) -> None:
+        now = self.network.now
+        if packet.is_fragment:
+            whole = self.reassembler.on_fragment(packet, now)
+            self._arm(self.reassembler.next_deadline())
+            if whole is None:
+                return
+            packet = whole
+        payload = packet.payload_bytes()
+        protocol = packet.protocol
+        try:
+            if protocol == 17:
+                datagram = UDPDatagram.parse(payload, src=packet.src, dst=packet.dst, verify=True)
+                self.udp_input(packet, datagram, iface, broadcast)
+            elif protocol == 1:
+                self.icmp_input(packet, ICMPv4Message.parse(payload, verify=True), iface, broadcast)
+            elif protocol == 6:
+                iface.drop("tcp-not-yet", len(payload))
+            else:
+                iface.drop("unknown-protocol", len(payload))
+                if not broadcast:
+                    self.icmp_error(packet, ICMPv4DestUnreachable(2))  # protocol unreachable
+        except WireError as exc:
+            iface.drop(f"{exc.layer}-{exc.reason}", len(payload))
+
+    def udp_input(self, packet: IPv4Packet, datagram: UDPDatagram, iface: Interface, broadcast: bool) -> None:
+        sock = self._udp_lookup(packet.dst, datagram.dst_port, packet.src, datagram.src_port)
+        if sock is None:
+            iface.drop("udp-no-socket", len(datagram.payload))
+            if not broadcast:
+                self.icmp_error(packet, ICMPv4DestUnreachable(3))  # port unreachable, RFC 1122 §4.1.3.1
+            return
+        if not sock.deliver(datagram.payload, (str(packet.src), datagram.src_port)):
+            iface.drop("udp-rcvbuf-full", len(datagram.payload))
+
+    def _udp_lookup(self, local: IPv4Address, port: int, remote: IPv4Address, remote_port: int) -> Socket | None:
+        """Linux's scoring, simplified: a connected socket to this peer beats one bound to the
+        local address, which beats a wildcard one."""
+        best, best_score = None, -1
+        for sock in self.udp_ports.get(port, ()):
+            if sock.local_ip is not None and sock.local_ip != local:
+                continue
+            if sock.remote is not None and sock.remote != (remote, remote_port):
+                continue
+            score = (2 if sock.remote is not None else 0) + (1 if sock.local_ip is not None else 0)
+            if score > best_score:
+                best, best_score = sock, score
+        return best
+
+    def icmp_input(self, packet: IPv4Packet, message: ICMPv4Message, iface: Interface, broadcast: bool) -> None:
+        if isinstance(message, ICMPv4Echo):
+            if message.is_request:
+                if broadcast and self.icmp_echo_ignore_broadcasts:
+                    iface.drop("icmp-echo-broadcast-ignored", len(message.data))
+                    return
+                reply = ICMPv4Echo(0, message.identifier, message.sequence, message.data)
+                source = packet.dst if packet.dst in self.local else self.source_address_for(packet.src)
+                if source is not None:
+                    self.send_ip(source, packet.src, 1, reply, df=False)
+                return
+            for sock in self.icmp_ids.get(message.identifier, ()):
+                if sock.remote is None or sock.remote[0] == packet.src:
+                    sock.deliver(message.to_bytes(), (str(packet.src), 0), ttl=packet.ttl)
+                    return
+            iface.drop("icmp-echo-reply-unexpected", len(message.data))
+            return
+        if isinstance(message, ICMPv4DestUnreachable | ICMPv4TimeExceeded):
+            self._icmp_error_input(packet, message, iface)
+            return
+        iface.drop("icmp-type-ignored", 8)
+
+    def _icmp_error_input(self, packet: IPv4Packet, message: ICMPv4DestUnreachable | ICMPv4TimeExceeded,
+                          iface: Interface) -> None:
+        """An error about a datagram we sent: PMTU update (RFC 1191), and the socket it concerns."""
+        quoted = message.original
+        if len(quoted) < 28 or quoted[0] >> 4 != 4:
+            iface.drop("icmp-error-short-quote", len(quoted))
+            return
+        hlen = (quoted[0] & 15) * 4
+        if len(quoted) < hlen + 8:
+            iface.drop("icmp-error-short-quote", len(quoted))
+            return
+        protocol = quoted[9]
+        original_src, original_dst = IPv4Address(quoted[12:16]), IPv4Address(quoted[16:20])
+        if original_src not in self.local:
+            iface.drop("icmp-error-not-ours", len(quoted))
+            return
+        now = self.network.now
+        if isinstance(message, ICMPv4DestUnreachable) and message.code == 4 and message.next_hop_mtu:
+            self.pmtu.update(original_dst, message.next_hop_mtu, now)
+        l4 = quoted[hlen : hlen + 8]
+        sock: Socket | None = None
+        if protocol == 17:
+            sport, dport = (l4[0] << 8) | l4[1], (l4[2] << 8) | l4[3]
+            sock = self._udp_lookup(original_src, sport, original_dst, dport)
+        elif protocol == 1 and l4[0] == 8:
+            identifier = (l4[4] << 8) | l4[5]
+            candidates = self.icmp_ids.get(identifier, [])
+            sock = candidates[0] if candidates else None
+        if sock is None:
+            return
+        code = UNREACHABLE_ERRNO.get(message.code, errno.EHOSTUNREACH) if message.type == 3 else errno.EHOSTUNREACH
+        if sock.recv_errors:
+            # IP_RECVERR: every error is queued; a ping socket's or a connected socket's pending
+            # receive also fails with the errno (what iputils ping prints "From ..." for)
+            sock.push_error(ICMPErrorReport(
+                offender=str(packet.src), type=message.type, code=message.code, original_dst=str(original_dst),
+                original_dst_port=(l4[2] << 8) | l4[3] if protocol == 17 else 0,
+                next_hop_mtu=getattr(message, "next_hop_mtu", 0),
+            ))
+            if sock.protocol == "icmp" or sock.remote is not None:
+                sock.report_error(code)
+        elif isinstance(message, ICMPv4DestUnreachable) and sock.remote is not None and message.code != 4:
+            # without IP_RECVERR Linux reports only hard errors to connected sockets (RFC 1122
+            # §4.1.3.3), and "fragmentation needed" only updates the PMTU
+            sock.report_error(code)
+
+    # --- forwarding ---------------------------------------------------------------------------
+
+    def forward(self, packet: IPv4Packet, iface: Interface) -> None:
+        """RFC 1812 §5.2: TTL, route, MTU, then out; errors answered with ICMP."""
+        size = packet.header_len + len(packet.payload_bytes())
+        if packet.ttl <= 1:
+            iface.drop("ttl-exceeded", size)
+            self.icmp_error(packet, ICMPv4TimeExceeded(0))
+            return
+        route = self.routes.lookup(packet.dst)
+        if route is None:
+            iface.drop("no-route", size)
+            self.icmp_error(packet, ICMPv4DestUnreachable(0))  # net unreachable
+            return
+        out = self.interfaces[route.interface]
+        forwarded = IPv4Packet(
+            src=packet.src, dst=packet.dst, protocol=packet.protocol, payload=packet.payload_bytes(),
+            ttl=packet.ttl - 1, identification=packet.identification, flags=packet.flags,
+            fragment_offset=packet.fragment_offset, dscp=packet.dscp, ecn=packet.ecn, options=packet.options,
+        )
+        if size > out.mtu and packet.dont_fragment:
+            iface.drop("fragmentation-needed", size)
+            self.icmp_error(packet, ICMPv4DestUnreachable(4, next_hop_mtu=out.mtu))
+            return
+        self.counters["forwarded"] = self.counters.get("forwarded", 0) + 1
+        self._output(forwarded, route, out)
+
+    # --- send path ----------------------------------------------------------------------------
+
+    def send_ip(self, src: IPv4Address, dst: IPv4Address, protocol: int, payload: Any, *,
+                ttl: int | None = None, df: bool | None = None, probe: bool = False) -> int:
+        """Route and send a datagram we originate; returns an errno (0 when sent or queued).
+
+        DF follows Linux's IP_PMTUDISC_WANT: set when the datagram fits the path MTU, and a
+        larger one is fragmented here instead (so PMTUD can lower the MTU for later ones).
+        """
+        route = self.route_to(dst)
+        if route is None:
+            return errno.ENETUNREACH
+        out = self.interfaces[route.interface]
+        packet = IPv4Packet(src=src, dst=dst, protocol=protocol, payload=payload, ttl=self.ttl if ttl is None else ttl,
+                            identification=self._next_id())
+        size = len(packet.to_bytes())
+        mtu = out.mtu if probe else self.path_mtu(dst, out)
+        if df is None:
+            df = size <= mtu
+        if df:
+            packet = IPv4Packet(src=src, dst=dst, protocol=protocol, payload=payload, ttl=packet.ttl,
+                                identification=packet.identification, flags=2)
+            if size > mtu:
+                return errno.EMSGSIZE
+        self._output(packet, route, out, mtu)
+        return 0
+
+    def path_mtu(self, dst: IPv4Address, out: Interface) -> int:
+        cached = self.pmtu.lookup(dst, self.network.now)
+        return out.mtu if cached is None else min(cached, out.mtu)
+
+    def _next_id(self) -> int:
+        self.ip_id = (self.ip_id + 1) & 0xFFFF
+        return self.ip_id
+
+    def _output(self, packet: IPv4Packet, route: Route, out: Interface, mtu: int | None = None) -> None:
+        data = packet.to_bytes()
+        if mtu is None:
+            mtu = out.mtu
+        if len(data) > mtu:
+            if packet.dont_fragment:
+                out.drop("fragmentation-needed", len(data))
+                return
+            pieces = [piece.to_bytes() for piece in fragment_ipv4(IPv4Packet.parse(data, decode=False), mtu)]
+        else:
+            pieces = [data]
+        next_hop = route.gateway or packet.dst
+        for piece in pieces:
+            self._send_to_neighbor(out, next_hop, piece)  # type: ignore[arg-type]
+
+    def _send_to_neighbor(self, out: Interface, next_hop: IPv4Address, data: bytes) -> None:
+        if out.name == "lo":
+            self._transmit_ip(out, _ZERO_MAC, data)
+            return
+        if next_hop == BROADCAST or any(next_hop == a.network.broadcast_address for a in out.ipv4):
+            self._transmit_ip(out, _BROADCAST_MAC, data)
+            return
+        now = self.network.now
+        cache = self.neighbors[out.name]
+        result = cache.resolve(next_hop, data, now)
+        if result.mac is not None:
+            self._transmit_ip(out, result.mac.packed, data)
+        elif result.dropped is not None:
+            out.drop("arp-queue-full", len(result.dropped))
+        if result.request:
+            self._arp_request(out, next_hop)
+        self._arm(cache.next_deadline())
+
+    def _transmit_ip(self, out: Interface, mac: bytes, data: bytes) -> None:
+        out.transmit(mac + out.mac.packed + _ETHERTYPE_IPV4 + data)
+
+    def _arp_request(self, out: Interface, target: IPv4Address) -> None:
+        source = next((a.ip for a in out.ipv4 if target in a.network), out.ipv4[0].ip if out.ipv4 else ANY)
+        request = ARPPacket(1, out.mac, source, MACAddress(_ZERO_MAC), target)
+        out.transmit(_BROADCAST_MAC + out.mac.packed + _ETHERTYPE_ARP + request.to_bytes())
+
+    def announce(self, iface: str) -> None:
+        """Send a gratuitous ARP for each address of ``iface`` (RFC 5227 §3 announcement)."""
+        out = self.iface(iface)
+        for address in out.ipv4:
+            arp = ARPPacket(1, out.mac, address.ip, MACAddress(_ZERO_MAC), address.ip)
+            out.transmit(_BROADCAST_MAC + out.mac.packed + _ETHERTYPE_ARP + arp.to_bytes())
+
+    # --- ICMP errors --------------------------------------------------------------------------
+
+    def icmp_error(self, offending: IPv4Packet, message: ICMPv4DestUnreachable | ICMPv4TimeExceeded) -> None:
+        """Send an ICMP error about ``offending``, within RFC 1122 §3.2.2's rules and Linux's rate limit."""
+        src = offending.src
+        if offending.fragment_offset or src in (ANY, BROADCAST) or src.is_multicast or (
+            src.is_loopback and src not in self.local
+        ):
+            return
+        if offending.protocol == 1:
+            payload = offending.payload_bytes()
+            if payload and payload[0] not in (0, 8, 13, 14, 15, 16, 17, 18):
+                return  # never an error about an error
+        now = self.network.now
+        if not self.icmp_limiter.allow(now):
+            self.counters["icmp-ratelimited"] = self.counters.get("icmp-ratelimited", 0) + 1
+            return
+        source = self.source_address_for(src)
+        if source is None:
+            return
+        quoted = quote_datagram(offending.to_bytes())
+        if isinstance(message, ICMPv4DestUnreachable):
+            error_message: ICMPv4Message = ICMPv4DestUnreachable(message.code, quoted,
+                                                                 next_hop_mtu=message.next_hop_mtu)
+        else:
+            error_message = ICMPv4TimeExceeded(message.code, quoted)
+        self.send_ip(source, src, 1, error_message, df=False)
+
+    # --- timers -------------------------------------------------------------------------------
+
+    def _arm(self, deadline: int | None) -> None:
+        """Make sure the engines' timers run at ``deadline`` (one pending wake-up at a time)."""
+        if deadline is None or (self._timer_at is not None and self._timer_at <= deadline):
+            return
+        self._timer_at = deadline
+        env = self.network.env
+        event = env.timeout(max(0, deadline - self.network.now))
+        event.callbacks.append(partial(self._on_timer, deadline))
+
+    def _on_timer(self, at: int, _event: object = None) -> None:
+        if self._timer_at != at:
+            return  # superseded by an earlier wake-up
+        self._timer_at = None
+        now = self.network.now
+        for name, cache in self.neighbors.items():
+            actions = cache.on_timer(now)
+            iface = self.interfaces[name]
+            for target in actions.retransmit:
+                if isinstance(target, IPv4Address):
+                    self._arp_request(iface, target)
+            for _target, queued in actions.failed:
+                for data in queued:
+                    iface.drop("arp-failed", len(data))
+                    try:
+                        offending = IPv4Packet.parse(data, decode=False)
+                    except WireError:
+                        continue
+                    self.icmp_error(offending, ICMPv4DestUnreachable(1))  # host unreachable
+        for expired in self.reassembler.on_timer(now):
+            first = getattr(expired, "first_fragment", None)
+            if first is not None:
+                self.icmp_error(first, ICMPv4TimeExceeded(1))  # reassembly time exceeded
+        # (PMTU entries expire lazily, on lookup: they need no timer)
+        deadlines = [c.next_deadline() for c in self.neighbors.values()]
+        deadlines.append(self.reassembler.next_deadline())
+        pending = [d for d in deadlines if d is not None]
+        if pending:
+            self._arm(max(min(pending), now))
+
+
+class Router(Host):
+    """A host that forwards (net.ipv4.ip_forward = 1)."""
+
+    kind = "router"
+    forwarding = True
+

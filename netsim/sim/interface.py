@@ -1,0 +1,100 @@
+"""Network interfaces: a MAC, an MTU, addresses, counters, admin state, capture taps."""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Callable
+from ipaddress import IPv4Interface, IPv6Interface
+from typing import TYPE_CHECKING
+
+import attrs
+
+from netsim.wire.mac import MACAddress
+
+if TYPE_CHECKING:
+    from netsim.sim.link import Channel
+    from netsim.sim.node import Node
+
+Tap = Callable[[int, str, bytes], None]  # (now, "tx" | "rx", frame bytes)
+
+
+@attrs.define
+class InterfaceCounters:
+    """What ``ip -s link`` shows, plus drops by reason (``queue-full``, ``bad-checksum`` ...)."""
+
+    rx_frames: int = 0
+    rx_bytes: int = 0
+    tx_frames: int = 0
+    tx_bytes: int = 0
+    drops: Counter[str] = attrs.field(factory=Counter)
+
+
+class Interface:
+    """One port of a node.  ``transmit`` hands a frame to the link; the link calls ``receive``."""
+
+    def __init__(self, node: Node, name: str, mac: MACAddress, mtu: int = 1500) -> None:
+        if not 68 <= mtu <= 65535:
+            raise ValueError(f"{node.name}:{name}: MTU {mtu} is outside 68..65535")
+        self.node = node
+        self.name = name
+        self.full_name = f"{node.name}:{name}"
+        self.mac = mac
+        self.mtu = mtu
+        self.addresses: list[IPv4Interface | IPv6Interface] = []
+        self.up = True
+        self.channel: Channel | None = None  # our transmit direction of the attached link
+        self.counters = InterfaceCounters()
+        self.taps: list[Tap] = []
+        self.multicast_macs: set[bytes] = set()
+        # 802.1Q switch-port settings (used by switches only)
+        self.vlan_mode = "access"
+        self.access_vlan = 1
+        self.trunk_vlans: frozenset[int] | None = None  # None: all VLANs
+        self.native_vlan: int | None = None
+
+    def __repr__(self) -> str:
+        return f"<Interface {self.full_name} {self.mac}>"
+
+    @property
+    def ipv4(self) -> list[IPv4Interface]:
+        return [a for a in self.addresses if isinstance(a, IPv4Interface)]
+
+    def transmit(self, data: bytes) -> None:
+        node = self.node
+        now = node.network.now
+        if not self.up:
+            self.drop("admin-down", len(data))
+            return
+        if self.channel is None:
+            self.drop("no-carrier", len(data))
+            return
+        counters = self.counters
+        counters.tx_frames += 1
+        counters.tx_bytes += len(data)
+        node.network.trace.frame(now, "tx", self.full_name, data)
+        for tap in self.taps:
+            tap(now, "tx", data)
+        self.channel.send(data)
+
+    def receive(self, data: bytes) -> None:
+        node = self.node
+        if not self.up:
+            self.drop("admin-down", len(data))
+            return
+        now = node.network.now
+        counters = self.counters
+        counters.rx_frames += 1
+        counters.rx_bytes += len(data)
+        node.network.trace.frame(now, "rx", self.full_name, data)
+        for tap in self.taps:
+            tap(now, "rx", data)
+        node.on_frame(self, data)
+
+    def drop(self, reason: str, length: int = 0) -> None:
+        """Count and trace a dropped frame or packet; nothing is ever dropped silently."""
+        self.counters.drops[reason] += 1
+        self.node.network.trace.event(self.node.network.now, "drop", self.full_name, reason=reason, len=length)
+
+    def set_up(self, up: bool) -> None:
+        self.up = up
+        self.node.network.trace.event(self.node.network.now, "link-state", self.full_name, up=up)

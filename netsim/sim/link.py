@@ -1,0 +1,254 @@
+"""Point-to-point full-duplex links: rate, propagation delay, a drop-tail queue, impairments.
+
+A frame occupies the line for its serialisation time at the link rate, counting what Ethernet
+really puts on the wire: preamble and start delimiter (8 bytes), the FCS (4), padding to the
+64-byte minimum, and the 12-byte inter-frame gap, so a 1514-byte frame takes 1538 byte times.
+It then arrives after the propagation delay.  Frames wait in a drop-tail queue bounded in
+frames and/or bytes.  Impairments draw from the direction's own random stream
+(``link/<a>-><b>``): Bernoulli or Gilbert-Elliott loss, duplication, reordering (an extra delay
+for a fraction of frames) and corruption (random bit flips the receiver's checksums must catch).
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from functools import partial
+from typing import TYPE_CHECKING, Any
+
+import attrs
+
+from netsim.sim.interface import Interface
+from netsim.units import parse_duration, parse_rate, tx_time
+
+if TYPE_CHECKING:
+    from netsim.sim.network import Network
+
+ETHERNET_OVERHEAD = 8 + 4 + 12  # preamble+SFD, FCS, inter-frame gap
+ETHERNET_MIN_FRAME = 64  # with FCS
+
+
+def _probability(_inst: Any, attribute: Any, value: Any) -> None:
+    if not isinstance(value, int | float) or isinstance(value, bool) or not 0.0 <= value <= 1.0:
+        raise ValueError(f"{attribute.name} must be a probability in 0..1, got {value!r}")
+
+
+@attrs.frozen
+class GilbertElliott:
+    """Two-state burst loss (Gilbert 1960, Elliott 1963): ``p`` good->bad, ``r`` bad->good per frame;
+    a frame is lost with ``loss_bad`` in the bad state and ``loss_good`` in the good one."""
+
+    p: float = attrs.field(validator=_probability)
+    r: float = attrs.field(validator=_probability)
+    loss_bad: float = attrs.field(default=1.0, validator=_probability)
+    loss_good: float = attrs.field(default=0.0, validator=_probability)
+
+
+@attrs.frozen
+class Impairments:
+    loss: float = attrs.field(default=0.0, validator=_probability)
+    burst_loss: GilbertElliott | None = None
+    duplicate: float = attrs.field(default=0.0, validator=_probability)
+    reorder: float = attrs.field(default=0.0, validator=_probability)
+    reorder_delay: int = attrs.field(default=1_000_000, converter=parse_duration)
+    corrupt: float = attrs.field(default=0.0, validator=_probability)
+
+    @property
+    def any(self) -> bool:
+        return bool(self.loss or self.burst_loss or self.duplicate or self.reorder or self.corrupt)
+
+
+@attrs.define
+class LinkCounters:
+    sent: int = 0
+    delivered: int = 0
+    lost: int = 0
+    duplicated: int = 0
+    reordered: int = 0
+    corrupted: int = 0
+    queue_drops: int = 0
+    down_drops: int = 0
+
+
+class Channel:
+    """One direction of a link."""
+
+    def __init__(self, link: Link, src: Interface, dst: Interface) -> None:
+        self.link = link
+        self.src = src
+        self.dst = dst
+        self.name = f"{src.full_name}->{dst.full_name}"
+        self.rng = link.network.stream(f"link/{self.name}")
+        self.queue: deque[bytes] = deque()
+        self.queued_bytes = 0
+        self.busy = False
+        self.counters = LinkCounters()
+        self._bad_state = False
+        self._transmitting: Any = None
+        env = link.network.env
+        self._timeout = env.timeout
+
+    def send(self, data: bytes) -> None:
+        link = self.link
+        if not link.up:
+            self.counters.down_drops += 1
+            self.src.drop("link-down", len(data))
+            return
+        if (link.queue_packets is not None and len(self.queue) >= link.queue_packets) or (
+            link.queue_bytes is not None and self.queued_bytes + len(data) > link.queue_bytes
+        ):
+            self.counters.queue_drops += 1
+            self.src.drop("queue-full", len(data))
+            return
+        self.queue.append(data)
+        self.queued_bytes += len(data)
+        if not self.busy:
+            self._start()
+
+    def _start(self) -> None:
+        data = self.queue[0]
+        self.busy = True
+        wire = max(len(data) + 4, ETHERNET_MIN_FRAME) + 8 + 12
+        event = self._timeout(tx_time(wire, self.link.rate))
+        event.callbacks.append(self._sent)
+        self._transmitting = event
+
+    def _sent(self, event: Any) -> None:
+        if event is not self._transmitting:
+            return  # the link went down during the transmission; flush() already counted the frame
+        data = self.queue.popleft()
+        self.queued_bytes -= len(data)
+        self.counters.sent += 1
+        link = self.link
+        generation = link.generation
+        impairments = link.impairments
+        if impairments.any:
+            self._impaired(data, generation)
+        else:
+            arrival = self._timeout(link.delay, data)
+            arrival.callbacks.append(partial(self._arrival, generation))
+        if self.queue:
+            self._start()
+        else:
+            self.busy = False
+
+    def _impaired(self, data: bytes, generation: int) -> None:
+        impairments = self.link.impairments
+        rng = self.rng
+        counters = self.counters
+        burst = impairments.burst_loss
+        if burst is not None:
+            if self._bad_state:
+                self._bad_state = rng.random() >= burst.r
+            else:
+                self._bad_state = rng.random() < burst.p
+            loss = burst.loss_bad if self._bad_state else burst.loss_good
+            if loss and rng.random() < loss:
+                counters.lost += 1
+                self._trace_impairment("lost", data)
+                return
+        if impairments.loss and rng.random() < impairments.loss:
+            counters.lost += 1
+            self._trace_impairment("lost", data)
+            return
+        if impairments.corrupt and rng.random() < impairments.corrupt:
+            bit = rng.randrange(len(data) * 8)
+            data = data[: bit // 8] + bytes([data[bit // 8] ^ (0x80 >> (bit % 8))]) + data[bit // 8 + 1 :]
+            counters.corrupted += 1
+            self._trace_impairment("corrupted", data, bit=bit)
+        copies = 1
+        if impairments.duplicate and rng.random() < impairments.duplicate:
+            copies = 2
+            counters.duplicated += 1
+            self._trace_impairment("duplicated", data)
+        for _ in range(copies):
+            delay = self.link.delay
+            if impairments.reorder and rng.random() < impairments.reorder:
+                delay += impairments.reorder_delay
+                counters.reordered += 1
+                self._trace_impairment("reordered", data)
+            arrival = self._timeout(delay, data)
+            arrival.callbacks.append(partial(self._arrival, generation))
+
+    def _trace_impairment(self, what: str, data: bytes, **fields: Any) -> None:
+        network = self.link.network
+        network.trace.event(network.now, "impairment", self.name, what=what, len=len(data), **fields)
+
+    def _arrival(self, generation: int, event: Any) -> None:
+        self._arrive(event.value, generation)
+
+    def _arrive(self, data: bytes, generation: int) -> None:
+        if generation != self.link.generation:
+            # the link went down while the frame was on the wire
+            self.counters.down_drops += 1
+            self.dst.drop("link-down", len(data))
+            return
+        self.counters.delivered += 1
+        self.dst.receive(data)
+
+    def flush(self) -> None:
+        """The link went down: the frame on the line and every queued one are lost."""
+        while self.queue:
+            data = self.queue.popleft()
+            self.counters.down_drops += 1
+            self.src.drop("link-down", len(data))
+        self.queued_bytes = 0
+        self.busy = False
+        self._transmitting = None
+
+
+class Link:
+    """A cable between two interfaces; ``set_up(False)`` cuts it (queued and in-flight frames are lost)."""
+
+    def __init__(
+        self,
+        network: Network,
+        a: Interface,
+        b: Interface,
+        *,
+        rate: str | int = "1Gbps",
+        delay: str | int = "1ms",
+        queue_packets: int | None = 1000,
+        queue_bytes: int | str | None = None,
+        impairments: Impairments | None = None,
+    ) -> None:
+        from netsim.sim.network import TopologyError
+        from netsim.units import parse_size
+
+        for end in (a, b):
+            if not isinstance(end, Interface):
+                raise TopologyError(f"a link joins two interfaces, got {end!r}")
+            if end.channel is not None:
+                raise TopologyError(f"{end.full_name} is already linked")
+        if a is b:
+            raise TopologyError(f"cannot link {a.full_name} to itself")
+        self.network = network
+        self.a, self.b = a, b
+        self.name = f"{a.full_name}<->{b.full_name}"
+        self.rate = parse_rate(rate)
+        self.delay = parse_duration(delay)
+        if queue_packets is not None and queue_packets < 1:
+            raise ValueError(f"{self.name}: queue_packets must be at least 1")
+        self.queue_packets = queue_packets
+        self.queue_bytes = None if queue_bytes is None else parse_size(queue_bytes)
+        self.impairments = impairments or Impairments()
+        self.up = True
+        self.generation = 0
+        self.forward = Channel(self, a, b)
+        self.backward = Channel(self, b, a)
+        a.channel = self.forward
+        b.channel = self.backward
+
+    def set_up(self, up: bool) -> None:
+        """Take the link down (frames queued or on the wire are lost) or bring it back."""
+        if up == self.up:
+            return
+        self.up = up
+        if not up:
+            self.generation += 1
+            self.forward.flush()
+            self.backward.flush()
+        self.network.trace.event(self.network.now, "link-state", self.name, up=up)
+
+    def set_impairments(self, impairments: Impairments) -> None:
+        self.impairments = impairments
+        self.network.trace.event(self.network.now, "impairments", self.name, **attrs.asdict(impairments))

@@ -1,0 +1,408 @@
+"""The BSD socket API of a simulated host, as SimPy events.
+
+Calls that can block return a SimPy event (``data = yield sock.recv(4096)``); an error reaches
+the waiting process as the ``OSError`` the Linux call would raise, with its errno
+(``ConnectionRefusedError`` is ``OSError(ECONNREFUSED)``).  Calls that cannot block still
+return an already-triggered event where Linux's call may block for other socket types (connect,
+send), so application code reads the same for UDP and TCP.  Every call is written to the
+host's socket-call trace, the strace of the simulation.
+"""
+
+from __future__ import annotations
+
+import errno
+import os
+import socket as _socket
+from collections import deque
+from ipaddress import IPv4Address, ip_address
+from typing import TYPE_CHECKING, Any
+
+import attrs
+import simpy
+
+from netsim.wire.icmpv4 import ICMPv4Echo, ICMPv4Message
+from netsim.wire.udp import UDPDatagram
+
+if TYPE_CHECKING:
+    from netsim.sim.host import Host
+
+Address = tuple[str, int]
+UDP_MAX_PAYLOAD = 65535 - 20 - 8  # RFC 768 over IPv4: 65507
+_IP_RECVERR = getattr(_socket, "IP_RECVERR", 11)  # Linux's value
+# IP_MTU_DISCOVER (ip(7)): DONT never sets DF; WANT sets it when the datagram fits the path MTU and
+# fragments locally otherwise; DO always sets it and fails with EMSGSIZE; PROBE sets it, ignoring the PMTU
+IP_MTU_DISCOVER = getattr(_socket, "IP_MTU_DISCOVER", 10)
+IP_PMTUDISC_DONT, IP_PMTUDISC_WANT, IP_PMTUDISC_DO, IP_PMTUDISC_PROBE = 0, 1, 2, 3
+
+
+def _df_for(pmtudisc: int) -> bool | None:
+    return {IP_PMTUDISC_DONT: False, IP_PMTUDISC_WANT: None}.get(pmtudisc, True)
+
+
+def error(code: int) -> OSError:
+    """``OSError(code)`` with the C library's message; Python picks the subclass from the errno."""
+    return OSError(code, os.strerror(code))
+
+
+def _parse_address(address: Any, call: str) -> tuple[IPv4Address | None, int]:
+    if not isinstance(address, tuple) or len(address) != 2:
+        raise TypeError(f"{call}() takes an (address, port) tuple, got {address!r}")
+    host, port = address
+    if not isinstance(port, int) or isinstance(port, bool) or not 0 <= port <= 65535:
+        raise OverflowError(f"{call}(): port must be 0-65535, got {port!r}")
+    if host in ("", "0.0.0.0"):
+        return None, port
+    try:
+        parsed = ip_address(host)
+    except ValueError:
+        raise error(errno.EINVAL) from None
+    if not isinstance(parsed, IPv4Address):
+        raise error(errno.EAFNOSUPPORT)
+    return parsed, port
+
+
+@attrs.frozen
+class ICMPErrorReport:
+    """One entry of a socket's error queue: who sent the ICMP error, its type and code, and the
+    destination and ports of the datagram it quotes."""
+
+    offender: str
+    type: int
+    code: int
+    original_dst: str
+    original_dst_port: int
+    next_hop_mtu: int = 0
+
+
+class Socket:
+    """What UDP and ICMP sockets share: a file descriptor, a local and a remote address, a
+    receive queue and the processes waiting on it."""
+
+    protocol = "udp"
+
+    def __init__(self, host: Host) -> None:
+        self.host = host
+        self.env: simpy.Environment = host.network.env
+        self.fd = host.fds.allocate(self)
+        self.local_ip: IPv4Address | None = None
+        self.local_port: int | None = None
+        self.remote: tuple[IPv4Address, int] | None = None
+        self.queue: deque[tuple[bytes, Address]] = deque()
+        self.waiters: deque[tuple[simpy.Event, int, bool]] = deque()
+        self.pending_error: int | None = None
+        self.closed = False
+        self.reuse_address = False
+        self.receive_buffer = 212992  # net.core.rmem_default
+        self.queued_bytes = 0
+        self.drops = 0
+        self.timeout: int | None = None
+        self.recv_errors = False
+        self.error_queue: deque[ICMPErrorReport] = deque()
+        self.error_waiters: deque[simpy.Event] = deque()
+        self.last_ttl: int | None = None
+        self.ttl: int | None = None  # IP_TTL; None: the host's default (net.ipv4.ip_default_ttl)
+        self.pmtudisc = IP_PMTUDISC_WANT  # Linux's default for UDP and ICMP sockets
+
+    def __repr__(self) -> str:
+        return f"<{type(self).__name__} fd={self.fd} {self.getsockname()}>"
+
+    # --- helpers ------------------------------------------------------------------------------
+
+    def _trace(self, call: str, result: Any, **args: Any) -> None:
+        self.host.syscall(call, self.fd, result, **args)
+
+    def _done(self, value: Any) -> simpy.Event:
+        event = self.env.event()
+        event.succeed(value)
+        return event
+
+    def _check_open(self, call: str) -> None:
+        if self.closed:
+            self._trace(call, "EBADF")
+            raise error(errno.EBADF)
+
+    def _raise(self, call: str, code: int, **args: Any) -> None:
+        self._trace(call, errno.errorcode[code], **args)
+        raise error(code)
+
+    def _take_pending_error(self, call: str) -> None:
+        if self.pending_error is not None:
+            code, self.pending_error = self.pending_error, None
+            self._raise(call, code)
+
+    # --- the API ------------------------------------------------------------------------------
+
+    def settimeout(self, timeout: int | str | None) -> None:
+        """Blocking receives fail with ``TimeoutError`` after ``timeout`` (ns or ``"1s"``), as
+        Python's ``socket.settimeout`` does; None blocks for ever."""
+        from netsim.units import parse_duration
+
+        self.timeout = None if timeout is None else parse_duration(timeout)
+
+    def enable_error_queue(self) -> None:
+        """Linux's IP_RECVERR: keep every ICMP error about this socket's datagrams in a queue read
+        with :meth:`recv_error` (what traceroute uses), instead of only a pending errno."""
+        self.recv_errors = True
+
+    def recv_error(self) -> simpy.Event:
+        """The next ICMP error report (``recvmsg(MSG_ERRQUEUE)``); honours :meth:`settimeout`."""
+        event = self.env.event()
+        if self.error_queue:
+            event.succeed(self.error_queue.popleft())
+        else:
+            self.error_waiters.append(event)
+            self._expire_later(event, self.error_waiters)
+        return event
+
+    def push_error(self, report: ICMPErrorReport) -> None:
+        if self.error_waiters:
+            self.error_waiters.popleft().succeed(report)
+        else:
+            self.error_queue.append(report)
+
+    def _expire_later(self, event: simpy.Event, waiters: deque[Any]) -> None:
+        if self.timeout is None:
+            return
+
+        def expire(_timer: Any) -> None:
+            if event.triggered:
+                return
+            for item in list(waiters):
+                if item is event or (isinstance(item, tuple) and item[0] is event):
+                    waiters.remove(item)
+            event.fail(TimeoutError("timed out"))
+
+        self.env.timeout(self.timeout).callbacks.append(expire)
+
+    def setsockopt(self, level: int, option: int, value: int) -> None:
+        self._check_open("setsockopt")
+        if level == _socket.SOL_SOCKET and option == _socket.SO_REUSEADDR:
+            self.reuse_address = bool(value)
+        elif level == _socket.IPPROTO_IP and option == _socket.IP_TTL:
+            if not 1 <= int(value) <= 255:
+                self._raise("setsockopt", errno.EINVAL, level=level, option=option, value=value)
+            self.ttl = int(value)
+        elif level == _socket.IPPROTO_IP and option == IP_MTU_DISCOVER:
+            if value not in (IP_PMTUDISC_DONT, IP_PMTUDISC_WANT, IP_PMTUDISC_DO, IP_PMTUDISC_PROBE):
+                self._raise("setsockopt", errno.EINVAL, level=level, option=option, value=value)
+            self.pmtudisc = int(value)
+        elif level == _socket.IPPROTO_IP and option == _IP_RECVERR:
+            self.recv_errors = bool(value)
+        elif level == _socket.SOL_SOCKET and option == _socket.SO_RCVBUF:
+            self.receive_buffer = max(2304, min(int(value) * 2, 212992 * 2))  # Linux doubles it
+        else:
+            self._raise("setsockopt", errno.ENOPROTOOPT, level=level, option=option)
+        self._trace("setsockopt", 0, level=level, option=option, value=value)
+
+    def bind(self, address: Address) -> None:
+        self._check_open("bind")
+        ip, port = _parse_address(address, "bind")
+        if self.local_port is not None:
+            self._raise("bind", errno.EINVAL, address=address)
+        code = self.host.bind_socket(self, ip, port)
+        if code:
+            self._raise("bind", code, address=address)
+        self._trace("bind", 0, address=address)
+
+    def connect(self, address: Address) -> simpy.Event:
+        """Fix the peer: only its datagrams are received, and ICMP errors about it are reported
+        on the next call (RFC 1122 §4.1.3.3; Linux's ECONNREFUSED)."""
+        self._check_open("connect")
+        ip, port = _parse_address(address, "connect")
+        if ip is None:
+            ip = IPv4Address("127.0.0.1")  # Linux connects INADDR_ANY to the loopback address
+        route_source = self.host.source_address_for(ip)
+        if route_source is None:
+            self._raise("connect", errno.ENETUNREACH, address=address)
+        if self.local_port is None:
+            code = self.host.bind_socket(self, None, 0)
+            if code:
+                self._raise("connect", code, address=address)
+        if self.local_ip is None:
+            self.connected_source = route_source
+        self.remote = (ip, port)
+        self.pending_error = None
+        self._trace("connect", 0, address=address)
+        return self._done(None)
+
+    def getsockname(self) -> Address:
+        ip = self.local_ip or (getattr(self, "connected_source", None) if self.remote else None)
+        return (str(ip) if ip else "0.0.0.0", self.local_port or 0)
+
+    def getpeername(self) -> Address:
+        if self.remote is None:
+            self._raise("getpeername", errno.ENOTCONN)
+        assert self.remote is not None
+        return (str(self.remote[0]), self.remote[1])
+
+    def send(self, data: bytes) -> simpy.Event:
+        if self.remote is None:
+            self._check_open("send")
+            self._raise("send", errno.EDESTADDRREQ, len=len(data))
+        return self._send(data, None, "send")
+
+    def sendto(self, data: bytes, address: Address) -> simpy.Event:
+        return self._send(data, address, "sendto")
+
+    def _send(self, data: bytes, address: Address | None, call: str) -> simpy.Event:
+        raise NotImplementedError  # pragma: no cover - each protocol sends its own way
+
+    def recvfrom(self, bufsize: int) -> simpy.Event:
+        """The next datagram (cut to ``bufsize``, the rest discarded as Linux does) and its sender."""
+        return self._recv(bufsize, with_address=True)
+
+    def recv(self, bufsize: int) -> simpy.Event:
+        return self._recv(bufsize, with_address=False)
+
+    def _recv(self, bufsize: int, with_address: bool) -> simpy.Event:
+        call = "recvfrom" if with_address else "recv"
+        self._check_open(call)
+        if bufsize < 0:
+            self._raise(call, errno.EINVAL)
+        event = self.env.event()
+        if self.queue:
+            self._complete(event, bufsize, with_address)
+        elif self.pending_error is not None:
+            code, self.pending_error = self.pending_error, None
+            self._trace(call, errno.errorcode[code])
+            event.fail(error(code))
+        else:
+            self.waiters.append((event, bufsize, with_address))
+            self._expire_later(event, self.waiters)
+        return event
+
+    def _complete(self, event: simpy.Event, bufsize: int, with_address: bool) -> None:
+        data, sender = self.queue.popleft()
+        self.queued_bytes -= len(data)
+        data = data[:bufsize]
+        self._trace("recvfrom" if with_address else "recv", len(data), peer=sender)
+        event.succeed((data, sender) if with_address else data)
+
+    def deliver(self, data: bytes, sender: Address, ttl: int | None = None) -> bool:
+        """A datagram for this socket arrived; False if the receive buffer is full (dropped)."""
+        if self.queued_bytes + len(data) > self.receive_buffer:
+            self.drops += 1
+            return False
+        if ttl is not None:
+            self.last_ttl = ttl
+        self.queue.append((data, sender))
+        self.queued_bytes += len(data)
+        while self.waiters and self.queue:
+            event, bufsize, with_address = self.waiters.popleft()
+            self._complete(event, bufsize, with_address)
+        return True
+
+    def report_error(self, code: int) -> None:
+        """An ICMP error about this connected socket's peer: the next call fails with ``code``."""
+        if self.waiters:
+            event, _bufsize, with_address = self.waiters.popleft()
+            self._trace("recvfrom" if with_address else "recv", errno.errorcode[code])
+            event.fail(error(code))
+        else:
+            self.pending_error = code
+
+    def close(self) -> None:
+        if self.closed:
+            return
+        self.closed = True
+        self.host.unbind_socket(self)
+        self.host.fds.release(self.fd)
+        for event, _bufsize, _with_address in self.waiters:
+            event.fail(error(errno.EBADF))
+        self.waiters.clear()
+        self._trace("close", 0)
+
+
+class UDPSocket(Socket):
+    """A UDP socket (RFC 768): message boundaries kept, no reliability, no handshake."""
+
+    protocol = "udp"
+
+    def _send(self, data: bytes, address: Address | None, call: str) -> simpy.Event:
+        self._check_open(call)
+        if not isinstance(data, bytes | bytearray):
+            raise TypeError(f"{call}() needs bytes, got {type(data).__name__}")
+        if address is None:
+            assert self.remote is not None
+            ip, port = self.remote
+        else:
+            parsed, port = _parse_address(address, call)
+            ip = parsed or IPv4Address("127.0.0.1")
+        self._take_pending_error(call)
+        if len(data) > UDP_MAX_PAYLOAD:
+            self._raise(call, errno.EMSGSIZE, len=len(data))
+        if port == 0:
+            self._raise(call, errno.EINVAL, len=len(data))
+        if self.local_port is None:
+            code = self.host.bind_socket(self, None, 0)
+            if code:
+                self._raise(call, code, len=len(data))
+        source = self.local_ip or self.host.source_address_for(ip)
+        if source is None:
+            self._raise(call, errno.ENETUNREACH, len=len(data))
+        assert source is not None and self.local_port is not None
+        datagram = UDPDatagram(src_port=self.local_port, dst_port=port, payload=bytes(data))
+        code = self.host.send_ip(source, ip, 17, datagram, ttl=self.ttl, df=_df_for(self.pmtudisc),
+                                 probe=self.pmtudisc == IP_PMTUDISC_PROBE)
+        if code:
+            self._raise(call, code, len=len(data))
+        self._trace(call, len(data), peer=(str(ip), port))
+        return self._done(len(data))
+
+
+class ICMPSocket(Socket):
+    """A ping socket (Linux ``socket(AF_INET, SOCK_DGRAM, IPPROTO_ICMP)``): the application sends
+    echo requests and receives echo replies; the kernel sets the identifier to the socket's
+    "port" and demultiplexes replies by it."""
+
+    protocol = "icmp"
+
+    def _send(self, data: bytes, address: Address | None, call: str) -> simpy.Event:
+        self._check_open(call)
+        if address is None:
+            assert self.remote is not None
+            ip = self.remote[0]
+        else:
+            parsed, _port = _parse_address(address, call)
+            ip = parsed or IPv4Address("127.0.0.1")
+        self._take_pending_error(call)
+        try:
+            message = ICMPv4Message.parse(bytes(data))
+        except ValueError:
+            self._raise(call, errno.EINVAL, len=len(data))
+        if not isinstance(message, ICMPv4Echo) or not message.is_request:
+            self._raise(call, errno.EINVAL, len=len(data))
+        assert isinstance(message, ICMPv4Echo)
+        if self.local_port is None:
+            code = self.host.bind_socket(self, None, 0)
+            if code:
+                self._raise(call, code, len=len(data))
+        source = self.local_ip or self.host.source_address_for(ip)
+        if source is None:
+            self._raise(call, errno.ENETUNREACH, len=len(data))
+        assert source is not None and self.local_port is not None
+        echo = ICMPv4Echo(8, self.local_port, message.sequence, message.data)
+        code = self.host.send_ip(source, ip, 1, echo, ttl=self.ttl, df=_df_for(self.pmtudisc),
+                                 probe=self.pmtudisc == IP_PMTUDISC_PROBE)
+        if code:
+            self._raise(call, code, len=len(data))
+        self._trace(call, len(data), peer=(str(ip), 0))
+        return self._done(len(data))
+
+
+class FileDescriptors:
+    """A host's descriptor table: the lowest free number from 3 up, as open(2) does."""
+
+    def __init__(self, limit: int = 1024) -> None:
+        self.limit = limit  # RLIMIT_NOFILE soft default
+        self.table: dict[int, Any] = {}
+
+    def allocate(self, owner: Any) -> int:
+        for fd in range(3, self.limit):
+            if fd not in self.table:
+                self.table[fd] = owner
+                return fd
+        raise error(errno.EMFILE)
+
+    def release(self, fd: int) -> None:
+        self.table.pop(fd, None)

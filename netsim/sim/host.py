@@ -86,12 +86,14 @@ class Host(Node):
         icmp_msgs_per_sec: int = 1000,
         icmp_msgs_burst: int = 50,
         icmp_echo_ignore_broadcasts: bool = True,
+        unprivileged_port_start: int = 1024,
     ) -> None:
         super().__init__(network, name)
         self.routes = RoutingTable()
         self.ttl = ttl
         self.port_range = PortRange(*ip_local_port_range)
         self.icmp_echo_ignore_broadcasts = icmp_echo_ignore_broadcasts
+        self.unprivileged_port_start = unprivileged_port_start  # net.ipv4.ip_unprivileged_port_start
         self.rng = network.stream(f"host/{name}")
         self.local: dict[IPv4Address, Interface] = {}
         self.neighbors: dict[str, NeighborCache[bytes]] = {}
@@ -157,8 +159,12 @@ class Host(Node):
 
     # --- the socket API -----------------------------------------------------------------------
 
-    def socket(self, kind: str = "udp") -> Socket:
-        """A new socket: ``"udp"`` or ``"icmp"`` (a ping socket); TCP comes with the TCP engine."""
+    def socket(self, kind: str = "udp", *, privileged: bool = True) -> Socket:
+        """A new socket: ``"udp"`` or ``"icmp"`` (a ping socket); TCP comes with the TCP engine.
+
+        ``privileged=False`` models a process without CAP_NET_BIND_SERVICE: binding a port below
+        ``unprivileged_port_start`` (1024) fails with EACCES.
+        """
         if kind == "udp":
             sock: Socket = UDPSocket(self)
         elif kind == "icmp":
@@ -166,6 +172,7 @@ class Host(Node):
         else:
             self.syscall("socket", -1, "EPROTONOSUPPORT", kind=kind)
             raise error(errno.EPROTONOSUPPORT)
+        sock.privileged = privileged
         self.syscall("socket", sock.fd, sock.fd, kind=kind)
         return sock
 
@@ -190,6 +197,8 @@ class Host(Node):
                 return errno.EAGAIN  # Linux: "Resource temporarily unavailable" when the range is exhausted
             port = chosen
         else:
+            if port < self.unprivileged_port_start and not sock.privileged and sock.protocol != "icmp":
+                return errno.EACCES
             for other in bindings.get(port, []):
                 overlap = other.local_ip is None or ip is None or other.local_ip == ip
                 if overlap and not (sock.reuse_address and other.reuse_address):
@@ -429,11 +438,7 @@ class Host(Node):
             self.icmp_error(packet, ICMPv4DestUnreachable(0))  # net unreachable
             return
         out = self.interfaces[route.interface]
-        forwarded = IPv4Packet(
-            src=packet.src, dst=packet.dst, protocol=packet.protocol, payload=packet.payload_bytes(),
-            ttl=packet.ttl - 1, identification=packet.identification, flags=packet.flags,
-            fragment_offset=packet.fragment_offset, dscp=packet.dscp, ecn=packet.ecn, options=packet.options,
-        )
+        forwarded = packet.forwarded()
         if size > out.mtu and packet.dont_fragment:
             iface.drop("fragmentation-needed", size)
             self.icmp_error(packet, ICMPv4DestUnreachable(4, next_hop_mtu=out.mtu))
@@ -454,17 +459,14 @@ class Host(Node):
         if route is None:
             return errno.ENETUNREACH
         out = self.interfaces[route.interface]
-        packet = IPv4Packet(src=src, dst=dst, protocol=protocol, payload=payload, ttl=self.ttl if ttl is None else ttl,
-                            identification=self._next_id())
-        size = len(packet.to_bytes())
+        size = 20 + _encoded_length(payload)
         mtu = out.mtu if probe else self.path_mtu(dst, out)
         if df is None:
             df = size <= mtu
-        if df:
-            packet = IPv4Packet(src=src, dst=dst, protocol=protocol, payload=payload, ttl=packet.ttl,
-                                identification=packet.identification, flags=2)
-            if size > mtu:
-                return errno.EMSGSIZE
+        if df and size > mtu:
+            return errno.EMSGSIZE
+        packet = IPv4Packet(src=src, dst=dst, protocol=protocol, payload=payload, ttl=self.ttl if ttl is None else ttl,
+                            identification=self._next_id(), flags=2 if df else 0)
         self._output(packet, route, out, mtu)
         return 0
 
@@ -592,6 +594,17 @@ class Host(Node):
         pending = [d for d in deadlines if d is not None]
         if pending:
             self._arm(max(min(pending), now))
+
+
+def _encoded_length(payload: Any) -> int:
+    """The length of an upper-layer value once encoded, without encoding the common ones."""
+    if isinstance(payload, UDPDatagram):
+        return 8 + len(payload.payload)
+    if isinstance(payload, ICMPv4Echo):
+        return 8 + len(payload.data)
+    if isinstance(payload, bytes):
+        return len(payload)
+    return len(payload.to_bytes())
 
 
 class Router(Host):

@@ -11,6 +11,7 @@ host's socket-call trace, the strace of the simulation.
 from __future__ import annotations
 
 import errno
+import functools
 import os
 import socket as _socket
 from collections import deque
@@ -50,15 +51,23 @@ def _parse_address(address: Any, call: str) -> tuple[IPv4Address | None, int]:
     host, port = address
     if not isinstance(port, int) or isinstance(port, bool) or not 0 <= port <= 65535:
         raise OverflowError(f"{call}(): port must be 0-65535, got {port!r}")
-    if host in ("", "0.0.0.0"):
+    if host in ("", "0.0.0.0"):  # the wildcard address, as in Python's socket module
         return None, port
+    if not isinstance(host, str):
+        raise TypeError(f"{call}(): the address must be a string, got {host!r}")
+    return _parse_ip(host), port
+
+
+@functools.lru_cache(maxsize=4096)
+def _parse_ip(host: str) -> IPv4Address:
+    """Text to address, memoised: applications pass the same few address strings every call."""
     try:
         parsed = ip_address(host)
     except ValueError:
         raise error(errno.EINVAL) from None
     if not isinstance(parsed, IPv4Address):
         raise error(errno.EAFNOSUPPORT)
-    return parsed, port
+    return parsed
 
 
 @attrs.frozen
@@ -92,6 +101,7 @@ class Socket:
         self.pending_error: int | None = None
         self.closed = False
         self.reuse_address = False
+        self.privileged = True
         self.receive_buffer = 212992  # net.core.rmem_default
         self.queued_bytes = 0
         self.drops = 0

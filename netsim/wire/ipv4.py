@@ -162,6 +162,14 @@ class IPv4Packet:
             checksum = ~((total % 0xFFFF) or 0xFFFF) & 0xFFFF
         return b"".join((header[:10], checksum.to_bytes(2, "big"), header[12:], options, body))
 
+    def forwarded(self) -> IPv4Packet:
+        """This datagram as a router sends it on: TTL one less, checksum recomputed (RFC 1812
+        §5.3.1).  Skips validation: the value came from a valid one."""
+        return _make_packet(
+            self.src, self.dst, self.protocol, self.payload, self.ttl - 1, self.identification, self.flags,
+            self.fragment_offset, self.dscp, self.ecn, self.options, None,
+        )
+
     def payload_bytes(self) -> bytes:
         """The payload as it is on the wire (encoding a decoded payload with this header's addresses)."""
         payload = self.payload

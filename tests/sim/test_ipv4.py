@@ -95,3 +95,23 @@ def test_ping_to_the_host_itself_goes_through_loopback() -> None:
     assert process.value.received == 1 and process.value.rtts[0] == 0
     assert loopback.count == 4  # request and reply, each seen going out and coming in on lo
     assert h1["eth0"].counters.tx_frames == 0
+
+
+def test_an_incomplete_datagram_times_out_with_icmp_reassembly_time_exceeded() -> None:
+    from netsim.wire import UDPDatagram
+
+    net, h1, _r1, _r2, h2 = two_routers()
+    whole = IPv4Packet(src=h1["eth0"].ipv4[0].ip, dst=h2["eth0"].ipv4[0].ip, protocol=17, identification=99,
+                       payload=UDPDatagram(src_port=5000, dst_port=9000, payload=bytes(2000)))
+    from netsim.proto.fragment import fragment_ipv4
+
+    first, *_rest = fragment_ipv4(whole, 576)  # only the first fragment is ever sent
+    route = h1.route_to(first.dst)
+    assert route is not None
+    h1._output(first, route, h1["eth0"])
+    errors = Capture(h1["eth0"], "icmp", direction="in")
+    net.run()
+    assert [line.split(" ", 1)[1] for line in errors.lines()] == [
+        "IP 10.0.2.20 > 10.0.1.10: ICMP ip reassembly time exceeded, length 556"
+    ]
+    assert errors.records[0].timestamp_ns > 30_000_000_000  # net.ipv4.ipfrag_time

@@ -187,3 +187,32 @@ def test_tcp_sockets_are_not_available_yet_with_a_clear_errno() -> None:
     with pytest.raises(OSError) as caught:
         h1.socket("tcp")
     assert caught.value.errno == errno.EPROTONOSUPPORT
+
+
+def test_privileged_ports_need_privilege() -> None:
+    _net, h1, _h2 = two_hosts()
+    with pytest.raises(PermissionError) as caught:
+        h1.socket("udp", privileged=False).bind(("0.0.0.0", 53))
+    assert caught.value.errno == errno.EACCES
+    h1.socket("udp", privileged=False).bind(("0.0.0.0", 1024))
+    h1.socket("udp").bind(("0.0.0.0", 53))  # root may
+
+
+def test_icmp_errors_are_rate_limited_like_linux() -> None:
+    net, h1, h2 = two_hosts()
+    client = h1.socket("udp")
+    h1.neighbors["eth0"].fill(h2["eth0"].ipv4[0].ip, h2["eth0"].mac, 0)  # no ARP queue in the way
+
+    def flood():  # type: ignore[no-untyped-def]
+        for _ in range(200):
+            yield client.sendto(b"x", ("10.0.0.2", 9))  # nothing listens: each earns a port unreachable
+        yield net.env.timeout(1_000_000_000)
+        yield client.sendto(b"x", ("10.0.0.2", 9))
+
+    net.process(flood())
+    net.run()
+    unreachables = [r for r in net.trace.select("tx", "h2:eth0") if r.fields["data"][23] == 1]
+    # a burst of 50 tokens, then one per millisecond (icmp_msgs_per_sec = 1000); the whole flood left
+    # in well under a millisecond, and one more came a second later
+    assert len(unreachables) == 51
+    assert h2.counters["icmp-ratelimited"] == 150

@@ -107,6 +107,7 @@ class Host(Node):
         self.udp_ports: dict[int, list[Socket]] = {}
         self.icmp_ids: dict[int, list[Socket]] = {}
         self.counters: dict[str, int] = {}
+        self.groups: dict[str, set[IPv4Address]] = {}  # joined IPv4 multicast groups per interface
         self._timer_at: int | None = None
         lo = self.add_interface("lo", mac=MACAddress(_ZERO_MAC), mtu=65535)
         lo.channel = _LoopbackChannel(lo)  # type: ignore[assignment]
@@ -153,6 +154,17 @@ class Host(Node):
                       source=IPv4Address(src) if src else None, kind="static")
         self.routes.add(route)
         return route
+
+    def join_multicast(self, iface: str, group: str) -> None:
+        """Join an IPv4 multicast group on ``iface`` (IP_ADD_MEMBERSHIP): accept its datagrams and
+        the MAC it maps to, 01:00:5e + the low 23 bits of the group (RFC 1112 §6.4).  No IGMP is
+        sent: switches flood multicast anyway."""
+        address = IPv4Address(group)
+        if not address.is_multicast:
+            raise ValueError(f"{group} is not an IPv4 multicast group")
+        interface = self.iface(iface)
+        interface.multicast_macs.add(_multicast_mac(address))
+        self.groups.setdefault(iface, set()).add(address)
 
     def set_default_gateway(self, gateway: str, *, metric: int = 0) -> Route:
         return self.add_route("0.0.0.0/0", via=gateway, metric=metric)
@@ -299,6 +311,8 @@ class Host(Node):
             dst == a.network.broadcast_address for a in iface.ipv4 if a.network.prefixlen < 31
         ):
             self.local_deliver(packet, iface, broadcast=dst not in self.local)
+        elif dst.is_multicast and dst in self.groups.get(iface.name, ()):
+            self.local_deliver(packet, iface, broadcast=True)
         elif link_broadcast or dst.is_multicast:
             iface.drop("not-for-host", len(packet.payload_bytes()) + packet.header_len)
         elif self.forwarding:
@@ -500,6 +514,9 @@ class Host(Node):
         if next_hop == BROADCAST or any(next_hop == a.network.broadcast_address for a in out.ipv4):
             self._transmit_ip(out, _BROADCAST_MAC, data)
             return
+        if next_hop.is_multicast:
+            self._transmit_ip(out, _multicast_mac(next_hop), data)  # no ARP for groups (RFC 1112 §6.4)
+            return
         now = self.network.now
         cache = self.neighbors[out.name]
         result = cache.resolve(next_hop, data, now)
@@ -594,6 +611,10 @@ class Host(Node):
         pending = [d for d in deadlines if d is not None]
         if pending:
             self._arm(max(min(pending), now))
+
+
+def _multicast_mac(group: IPv4Address) -> bytes:
+    return b"\x01\x00\x5e" + (int(group) & 0x7FFFFF).to_bytes(3, "big")
 
 
 def _encoded_length(payload: Any) -> int:

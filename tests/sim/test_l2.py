@@ -6,6 +6,7 @@ from netsim.observe.capture import Capture
 from netsim.sim.apps import ping
 from netsim.sim.network import Network
 from netsim.units import S
+from netsim.wire import EthernetFrame
 from tests.sim.topologies import two_hosts
 
 
@@ -131,3 +132,34 @@ def test_trunk_carries_tagged_frames_between_switches() -> None:
     assert ok.value.received == 1 and blocked.value.received == 0
     assert trunk.count == 2  # request and reply crossed the trunk tagged with VID 10
     assert all(line.split(" ", 1)[1].startswith("vlan 10, IP") for line in trunk.lines())
+
+
+def test_hosts_accept_only_the_multicast_groups_they_joined() -> None:
+    net, hosts, _switch = _switched()
+    sender, member, other = hosts[0], hosts[1], hosts[2]
+    sender.add_route("224.0.0.0/4", dev="eth0")
+    member.join_multicast("eth0", "239.1.2.3")
+    listeners = []
+    for host in (member, other):
+        sock = host.socket("udp")
+        sock.bind(("0.0.0.0", 5000))
+        sock.settimeout("1s")
+        listeners.append(sock)
+    wire = Capture(sender["eth0"], "ether multicast and udp")
+
+    def send():  # type: ignore[no-untyped-def]
+        yield sender.socket("udp").sendto(b"to the group", ("239.1.2.3", 5000))
+
+    def listen(sock):  # type: ignore[no-untyped-def]
+        try:
+            return (yield sock.recv(100))
+        except TimeoutError:
+            return None
+
+    net.process(send())
+    results = [net.process(listen(sock)) for sock in listeners]
+    net.run()
+    assert [r.value for r in results] == [b"to the group", None]
+    frame = EthernetFrame.parse(wire.records[0].data)
+    assert str(frame.dst) == "01:00:5e:01:02:03"  # RFC 1112: 01:00:5e + low 23 bits of 239.1.2.3
+    assert other["eth0"].counters.drops["other-host"] == 1

@@ -1,0 +1,59 @@
+"""The retransmission timer's estimator (RFC 6298), with Linux's bounds.
+
+RFC 6298 §2: the first measurement R sets SRTT = R, RTTVAR = R/2; later ones
+RTTVAR = 3/4 RTTVAR + 1/4 |SRTT - R'| and SRTT = 7/8 SRTT + 1/8 R'; RTO = SRTT + max(G, 4 RTTVAR),
+clamped.  RFC 6298 asks for a 1 s minimum; Linux uses 200 ms (TCP_RTO_MIN) and a 120 s maximum
+(TCP_RTO_MAX), and so does netsim by default.  Before any measurement the RTO is 1 s (§2.1;
+RFC 6298 §5.7: 3 s after a lost SYN is not done by Linux, which keeps 1 s).  Each expiry
+doubles the RTO (§5.5, exponential backoff) until a new measurement; Karn's rule (§3) — no
+sample from a retransmitted segment — is the caller's, who simply does not call ``sample``.
+Integer nanoseconds throughout, so the arithmetic is exact and the same everywhere.
+"""
+
+from __future__ import annotations
+
+import attrs
+
+MS = 1_000_000
+S = 1_000_000_000
+
+
+@attrs.define
+class RttEstimator:
+    min_rto: int = 200 * MS  # Linux TCP_RTO_MIN
+    max_rto: int = 120 * S  # Linux TCP_RTO_MAX
+    initial_rto: int = 1 * S  # RFC 6298 §2.1, Linux TCP_TIMEOUT_INIT
+    granularity: int = 1 * MS  # G: the clock granularity (Linux's jiffy at HZ=1000)
+    srtt: int | None = None
+    rttvar: int | None = None
+    backoff: int = 0
+    samples: int = 0
+
+    @property
+    def base_rto(self) -> int:
+        """The RTO before backoff."""
+        if self.srtt is None or self.rttvar is None:
+            return self.initial_rto
+        return max(self.min_rto, min(self.max_rto, self.srtt + max(self.granularity, 4 * self.rttvar)))
+
+    @property
+    def rto(self) -> int:
+        """The current timeout, backed off: ``base_rto * 2**backoff``, at most ``max_rto``."""
+        return min(self.max_rto, self.base_rto << self.backoff)
+
+    def sample(self, rtt: int) -> None:
+        """A round-trip measurement R' of a segment sent once (Karn's rule is the caller's)."""
+        if rtt < 0:
+            raise ValueError(f"a round-trip time cannot be negative: {rtt}")
+        if self.srtt is None or self.rttvar is None:
+            self.srtt, self.rttvar = rtt, rtt // 2
+        else:
+            self.rttvar = (3 * self.rttvar + abs(self.srtt - rtt)) // 4
+            self.srtt = (7 * self.srtt + rtt) // 8
+        self.backoff = 0  # RFC 6298 §5.7 / Linux: a new sample collapses the backoff
+        self.samples += 1
+
+    def on_timeout(self) -> None:
+        """The retransmission timer expired: back off (RFC 6298 §5.5)."""
+        if self.base_rto << self.backoff < self.max_rto:
+            self.backoff += 1  # (beyond the maximum there is nothing left to double)

@@ -1,0 +1,55 @@
+"""RFC 6298 arithmetic, Linux's bounds, exponential backoff."""
+
+from __future__ import annotations
+
+from hypothesis import given
+from hypothesis import strategies as st
+
+from netsim.proto.tcp.rtt import MS, RttEstimator, S
+
+
+def test_initial_rto_is_one_second() -> None:
+    assert RttEstimator().rto == 1 * S
+
+
+def test_first_sample_sets_srtt_and_half_rttvar() -> None:
+    estimator = RttEstimator()
+    estimator.sample(100 * MS)
+    assert (estimator.srtt, estimator.rttvar) == (100 * MS, 50 * MS)
+    assert estimator.rto == 300 * MS  # 100 + 4 * 50
+
+
+def test_later_samples_smooth_as_rfc_6298_says() -> None:
+    estimator = RttEstimator()
+    estimator.sample(100 * MS)
+    estimator.sample(200 * MS)
+    assert estimator.rttvar == (3 * 50 * MS + 100 * MS) // 4  # 62.5 ms
+    assert estimator.srtt == (7 * 100 * MS + 200 * MS) // 8  # 112.5 ms
+
+
+def test_rto_never_below_linux_minimum() -> None:
+    estimator = RttEstimator()
+    for _ in range(50):
+        estimator.sample(1 * MS)
+    assert estimator.rto == 200 * MS
+
+
+def test_backoff_doubles_until_the_maximum_and_a_sample_resets_it() -> None:
+    estimator = RttEstimator()
+    timeouts = []
+    for _ in range(10):
+        timeouts.append(estimator.rto)
+        estimator.on_timeout()
+    assert timeouts[:8] == [1 * S, 2 * S, 4 * S, 8 * S, 16 * S, 32 * S, 64 * S, 120 * S]
+    assert timeouts[8:] == [120 * S, 120 * S]
+    estimator.sample(50 * MS)
+    assert estimator.rto == 200 * MS and estimator.backoff == 0
+
+
+@given(st.lists(st.integers(0, 10 * S), min_size=1, max_size=50))
+def test_rto_stays_within_bounds(samples: list[int]) -> None:
+    estimator = RttEstimator()
+    for rtt in samples:
+        estimator.sample(rtt)
+        assert 200 * MS <= estimator.rto <= 120 * S
+        assert estimator.srtt is not None and 0 <= estimator.srtt <= 10 * S

@@ -23,10 +23,14 @@ settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "dev"))
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    """Skip tshark tests where it is missing, unless NETSIM_REQUIRE_ORACLES says it must be there."""
-    if shutil.which("tshark") or os.environ.get("NETSIM_REQUIRE_ORACLES"):
+    """Skip tshark (tcpdump) tests where it is missing, unless NETSIM_REQUIRE_ORACLES (or
+    NETSIM_REQUIRE_TSHARK, NETSIM_REQUIRE_TCPDUMP) says it must be there."""
+    if os.environ.get("NETSIM_REQUIRE_ORACLES"):
         return
-    skip = pytest.mark.skip(reason="tshark is not installed (apt-get install tshark)")
-    for item in items:
-        if "tshark" in item.keywords:
-            item.add_marker(skip)
+    for tool in ("tshark", "tcpdump"):
+        if shutil.which(tool) or os.environ.get(f"NETSIM_REQUIRE_{tool.upper()}"):
+            continue
+        skip = pytest.mark.skip(reason=f"{tool} is not installed (apt-get install {tool})")
+        for item in items:
+            if tool in item.keywords:
+                item.add_marker(skip)

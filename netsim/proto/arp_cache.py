@@ -43,10 +43,9 @@ Packets are opaque here (a type parameter): the cache never looks inside them.
 from __future__ import annotations
 
 import enum
-import random
 from collections import deque
 from ipaddress import IPv4Address, IPv6Address
-from typing import Any, Generic, NamedTuple, TypeVar
+from typing import Any, Generic, NamedTuple, Protocol, TypeVar
 
 import attrs
 
@@ -79,7 +78,13 @@ class NeighborState(enum.StrEnum):
     PERMANENT = "PERMANENT"
 
 
-def random_reachable_time(base: int, rng: random.Random) -> int:
+class RandomSource(Protocol):
+    """The part of :class:`random.Random` used here (the caller passes its own stream)."""
+
+    def randrange(self, stop: int, /) -> int: ...
+
+
+def random_reachable_time(base: int, rng: RandomSource) -> int:
     """Linux's ``neigh_rand_reach_time``: uniform in [base/2, 3*base/2) (RFC 4861 §6.3.2)."""
     return base // 2 + rng.randrange(base) if base > 0 else 0
 

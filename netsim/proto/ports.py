@@ -18,15 +18,21 @@ not be free.  That variant will compute its own ``offset`` and call :func:`probe
 
 from __future__ import annotations
 
-import random
-from collections.abc import Callable
-from typing import Any
+from collections.abc import Callable, Iterable
+from typing import Any, Protocol
 
 import attrs
 
 #: Linux ``net.ipv4.ip_local_port_range`` default (since 2.6.x with 4 GB+ RAM; all systems since 4.x)
 DEFAULT_LOW = 32768
 DEFAULT_HIGH = 60999
+
+
+class RandomSource(Protocol):
+    """What the selection needs of a :class:`random.Random`: the caller passes one of the
+    Network's named streams (this module never touches the ``random`` module's global state)."""
+
+    def randrange(self, stop: int, /) -> int: ...
 
 
 def _port(_inst: Any, attribute: Any, value: Any) -> None:
@@ -38,6 +44,10 @@ def _ordered(inst: Any, _attribute: Any, value: Any) -> None:
     _port(inst, _attribute, value)
     if value < inst.low:
         raise ValueError(f"a port range needs low <= high, got {inst.low}-{value}")
+
+
+def _frozen_ports(value: Iterable[int]) -> frozenset[int]:
+    return frozenset(value)
 
 
 def _reserved(_inst: Any, _attribute: Any, value: Any) -> None:
@@ -55,7 +65,7 @@ class PortRange:
 
     low: int = attrs.field(default=DEFAULT_LOW, validator=_port)
     high: int = attrs.field(default=DEFAULT_HIGH, validator=_ordered)
-    reserved: frozenset[int] = attrs.field(default=frozenset(), converter=frozenset, validator=_reserved)
+    reserved: frozenset[int] = attrs.field(default=frozenset(), converter=_frozen_ports, validator=_reserved)
 
     def __len__(self) -> int:
         """How many ports the range spans (reserved ones included)."""
@@ -83,7 +93,7 @@ def probe_ports(port_range: PortRange, in_use: Callable[[int], bool], offset: in
 
 
 def choose_ephemeral_port(
-    port_range: PortRange, in_use: Callable[[int], bool], rng: random.Random
+    port_range: PortRange, in_use: Callable[[int], bool], rng: RandomSource
 ) -> int | None:
     """An ephemeral port for ``bind(port=0)`` or an unbound UDP socket (RFC 6056 §3.3.1).
 

@@ -20,7 +20,7 @@ from netsim.proto.arp_cache import NeighborCache
 from netsim.proto.fragment import IPv4Reassembler, fragment_ipv4
 from netsim.proto.pmtu import PMTUCache
 from netsim.proto.ports import PortRange, choose_ephemeral_port
-from netsim.proto.ratelimit import TokenBucket
+from netsim.proto.ratelimit import ICMPRateLimiter
 from netsim.proto.routing import Route, RoutingTable
 from netsim.sim.interface import Interface
 from netsim.sim.node import Node
@@ -99,7 +99,7 @@ class Host(Node):
         self.neighbors: dict[str, NeighborCache[bytes]] = {}
         self.reassembler = IPv4Reassembler()
         self.pmtu = PMTUCache()
-        self.icmp_limiter = TokenBucket(icmp_msgs_per_sec, icmp_msgs_burst, 0)
+        self.icmp_limiter = ICMPRateLimiter(msgs_per_sec=icmp_msgs_per_sec, msgs_burst=icmp_msgs_burst)
         self.ip_id = self.rng.getrandbits(16)
         from netsim.sim.sockets import FileDescriptors
 
@@ -295,9 +295,13 @@ class Host(Node):
         now = self.network.now
         cache = self.neighbors[iface.name]
         target_is_us = any(a.ip == arp.target_ip for a in iface.ipv4)
-        known = cache.lookup(arp.sender_ip, now) is not None
+        known = cache.state(arp.sender_ip, now) is not None
         if arp.sender_ip != ANY and (known or target_is_us):
-            for queued in cache.fill(arp.sender_ip, arp.sender_mac, now):
+            # Linux's arp_process: create only when we are the target; only a reply confirms
+            # reachability; a gratuitous ARP overrides the lock time
+            released = cache.fill(arp.sender_ip, arp.sender_mac, now, create=target_is_us,
+                                  confirmed=arp.operation == 2, override=arp.is_gratuitous)
+            for queued in released:
                 self._transmit_ip(iface, arp.sender_mac.packed, queued)
         if target_is_us and arp.operation == 1:
             reply = ARPPacket(2, iface.mac, arp.target_ip, arp.sender_mac, arp.sender_ip)
@@ -476,7 +480,9 @@ class Host(Node):
         size = 20 + _encoded_length(payload)
         mtu = out.mtu if probe else self.path_mtu(dst, out)
         if df is None:
-            df = size <= mtu
+            entry = None if probe else self.pmtu.entry(dst, self.network.now)
+            # below min_pmtu Linux stops setting DF towards the destination (the entry is "locked")
+            df = size <= mtu and not (entry is not None and entry.locked)
         if df and size > mtu:
             return errno.EMSGSIZE
         packet = IPv4Packet(src=src, dst=dst, protocol=protocol, payload=payload, ttl=self.ttl if ttl is None else ttl,
@@ -500,7 +506,12 @@ class Host(Node):
             if packet.dont_fragment:
                 out.drop("fragmentation-needed", len(data))
                 return
-            pieces = [piece.to_bytes() for piece in fragment_ipv4(IPv4Packet.parse(data, decode=False), mtu)]
+            try:
+                fragments = fragment_ipv4(IPv4Packet.parse(data, decode=False), mtu)
+            except ValueError:
+                out.drop("cannot-fragment", len(data))  # an offset + length past 65535, or an MTU below 68
+                return
+            pieces = [piece.to_bytes() for piece in fragments]
         else:
             pieces = [data]
         next_hop = route.gateway or packet.dst
@@ -557,7 +568,7 @@ class Host(Node):
             if payload and payload[0] not in (0, 8, 13, 14, 15, 16, 17, 18):
                 return  # never an error about an error
         now = self.network.now
-        if not self.icmp_limiter.allow(now):
+        if not self.icmp_limiter.allow(src, message.type, message.code, now, loopback=src in self.local):
             self.counters["icmp-ratelimited"] = self.counters.get("icmp-ratelimited", 0) + 1
             return
         source = self.source_address_for(src)

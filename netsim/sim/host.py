@@ -133,6 +133,8 @@ class Host(Node):
 
             raise TopologyError(f"{self.name} already has the address {value.ip}")
         interface.addresses.append(value)
+        if value.network.prefixlen < 31:  # RFC 3021: /31 and /32 have no broadcast address
+            interface.broadcasts = interface.broadcasts | {value.network.broadcast_address}
         self.local[value.ip] = interface
         self.routes.add(Route(prefix=value.network, interface=iface, source=value.ip, kind="connected"))
         return value
@@ -230,6 +232,10 @@ class Host(Node):
 
     # --- routing ------------------------------------------------------------------------------
 
+    def is_broadcast(self, address: IPv4Address) -> bool:
+        """The limited broadcast or a directed broadcast of one of our subnets."""
+        return address == BROADCAST or any(address in iface.broadcasts for iface in self.interfaces.values())
+
     def route_to(self, dst: IPv4Address) -> Route | None:
         """Linux's local table first (our own addresses go via ``lo``), then the main table."""
         if dst in self.local:
@@ -311,9 +317,7 @@ class Host(Node):
 
     def ip_input(self, packet: IPv4Packet, iface: Interface, link_broadcast: bool = False) -> None:
         dst = packet.dst
-        if dst in self.local or dst == BROADCAST or any(
-            dst == a.network.broadcast_address for a in iface.ipv4 if a.network.prefixlen < 31
-        ):
+        if dst in self.local or dst == BROADCAST or dst in iface.broadcasts:
             self.local_deliver(packet, iface, broadcast=dst not in self.local)
         elif dst.is_multicast and dst in self.groups.get(iface.name, ()):
             self.local_deliver(packet, iface, broadcast=True)
@@ -522,7 +526,7 @@ class Host(Node):
         if out.name == "lo":
             self._transmit_ip(out, _ZERO_MAC, data)
             return
-        if next_hop == BROADCAST or any(next_hop == a.network.broadcast_address for a in out.ipv4):
+        if next_hop == BROADCAST or next_hop in out.broadcasts:
             self._transmit_ip(out, _BROADCAST_MAC, data)
             return
         if next_hop.is_multicast:

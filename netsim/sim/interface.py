@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Callable
-from ipaddress import IPv4Interface, IPv6Interface
+from ipaddress import IPv4Address, IPv4Interface, IPv6Address, IPv6Interface
 from typing import TYPE_CHECKING
 
 import attrs
@@ -46,6 +46,9 @@ class Interface:
         self.counters = InterfaceCounters()
         self.taps: list[Tap] = []
         self.multicast_macs: set[bytes] = set()
+        #: directed-broadcast addresses of this interface's subnets (computed once: ``a.network``
+        #: builds a new object on every access, too slow for every packet)
+        self.broadcasts: frozenset[IPv4Address | IPv6Address] = frozenset()
         # 802.1Q switch-port settings (used by switches only)
         self.vlan_mode = "access"
         self.access_vlan = 1

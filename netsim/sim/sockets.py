@@ -101,6 +101,7 @@ class Socket:
         self.pending_error: int | None = None
         self.closed = False
         self.reuse_address = False
+        self.broadcast = False  # SO_BROADCAST
         self.privileged = True
         self.receive_buffer = 212992  # net.core.rmem_default
         self.queued_bytes = 0
@@ -198,6 +199,8 @@ class Socket:
             self.pmtudisc = int(value)
         elif level == _socket.IPPROTO_IP and option == _IP_RECVERR:
             self.recv_errors = bool(value)
+        elif level == _socket.SOL_SOCKET and option == _socket.SO_BROADCAST:
+            self.broadcast = bool(value)
         elif level == _socket.SOL_SOCKET and option == _socket.SO_RCVBUF:
             self.receive_buffer = max(2304, min(int(value) * 2, 212992 * 2))  # Linux doubles it
         else:
@@ -341,6 +344,8 @@ class UDPSocket(Socket):
         self._take_pending_error(call)
         if len(data) > UDP_MAX_PAYLOAD:
             self._raise(call, errno.EMSGSIZE, len=len(data))
+        if not self.broadcast and self.host.is_broadcast(ip):
+            self._raise(call, errno.EACCES, len=len(data))  # udp(7): broadcast needs SO_BROADCAST
         if port == 0:
             self._raise(call, errno.EINVAL, len=len(data))
         if self.local_port is None:

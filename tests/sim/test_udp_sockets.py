@@ -217,3 +217,23 @@ def test_icmp_errors_are_rate_limited_like_linux() -> None:
     assert len(unreachables) == 7
     assert h2.counters["icmp-ratelimited"] == 194
     assert h2.icmp_limiter.limited_host == 194
+
+
+def test_directed_broadcast_needs_so_broadcast_and_reaches_wildcard_sockets() -> None:
+    net, h1, h2 = two_hosts()
+    listener = h2.socket("udp")
+    listener.bind(("0.0.0.0", 5000))
+    sender = h1.socket("udp")
+    with pytest.raises(PermissionError):
+        sender.sendto(b"all", ("10.0.0.255", 5000))
+    sender.setsockopt(socket.SOL_SOCKET, socket.SO_BROADCAST, 1)
+    sender.sendto(b"all", ("10.0.0.255", 5000))
+
+    def receive():  # type: ignore[no-untyped-def]
+        return (yield listener.recvfrom(10))
+
+    process = net.process(receive())
+    net.run()
+    assert process.value[0] == b"all"
+    frames = [r for r in net.trace.select("tx", "h1:eth0")]
+    assert frames[0].fields["data"][:6] == b"\xff" * 6  # no ARP: sent to the broadcast MAC

@@ -24,6 +24,7 @@ import attrs
 from netsim.errors import TruncatedError
 from netsim.wire._fields import is_bytes, need, trusted_constructor, u1, u3, u12, u16
 from netsim.wire.arp import ARPPacket
+from netsim.wire.fastpath import decode_ipv4_tcp, encode_ipv4_tcp
 from netsim.wire.ipv4 import IPv4Packet
 from netsim.wire.ipv4 import _decode as decode_ipv4
 from netsim.wire.ipv6 import IPv6Packet
@@ -88,52 +89,15 @@ class EthernetFrame:
             WireError: the frame, or with ``decode`` a header inside it, is malformed; with
                 ``verify``, also when a checksum inside it does not verify.
         """
-        size = len(data)
-        if size < 14:
-            raise TruncatedError("ethernet", "header", f"needs 14 bytes, only {size} available")
-        (ethertype,) = _ETHERTYPE.unpack_from(data)
-        vlan = None
-        offset = 14
-        if ethertype == _VLAN:
-            need(data, 18, "ethernet", "vlan")
-            tci, ethertype = _TAG.unpack_from(data, 14)
-            vlan = VLANTag(vid=tci & 0xFFF, pcp=tci >> 13, dei=(tci >> 12) & 1)
-            offset = 18
-        payload: EthernetPayload
-        trailer = b""
-        if not decode or ethertype not in (_IPV4, _IPV6, _ARP):
-            payload = bytes(data[offset:])
-        else:
-            # Cut the payload at the length its header declares; the rest is padding/trailer.
-            if ethertype == _IPV4:
-                if size < offset + 4:
-                    raise TruncatedError("ipv4", "header", f"needs 20 bytes, only {size - offset} available")
-                end = offset + ((data[offset + 2] << 8) | data[offset + 3])
-                if end < offset + 20:
-                    end = size  # let IPv4 report the bad Total Length
-                payload = decode_ipv4(data[offset:end], verify, True)
-            elif ethertype == _IPV6:
-                need(data, offset + 6, "ipv6", "header")
-                end = offset + 40 + ((data[offset + 4] << 8) | data[offset + 5])
-                payload = IPv6Packet.parse(data[offset:end], verify=verify)
-            else:
-                end = offset + 28
-                payload = ARPPacket.parse(data[offset:end])
-            if end < size:
-                trailer = bytes(data[end:])
-        macs = data[:12]
-        pair = _MAC_PAIRS.get(macs)
-        dst, src = pair if pair is not None else mac_pair_from_packed(macs)
-        return _make_frame(dst, src, ethertype, payload, vlan, trailer)
+        if decode:
+            fast = decode_ipv4_tcp(data, _make_frame)  # the common case in one pass (fastpath.py)
+            if fast is not None:
+                return fast
+        return _parse(data, verify, decode)
 
     def to_bytes(self) -> bytes:
-        payload = self.payload
-        body = payload if type(payload) is bytes else payload.to_bytes()  # type: ignore[union-attr]
-        if self.vlan is None:
-            header = _HEADER.pack(self.dst.packed, self.src.packed, self.ethertype)
-        else:
-            header = _HEADER.pack(self.dst.packed, self.src.packed, _VLAN) + _TAG.pack(self.vlan.tci, self.ethertype)
-        return header + body + self.trailer
+        fast = encode_ipv4_tcp(self)  # the common case in one pass (fastpath.py)
+        return fast if fast is not None else _encode(self)
 
     def __attrs_post_init__(self) -> None:
         if self.vlan is not None and type(self.vlan) is not VLANTag:
@@ -145,5 +109,58 @@ class EthernetFrame:
 
 
 _make_frame = trusted_constructor(EthernetFrame)
+
+
+def _parse(data: bytes, verify: bool, decode: bool) -> EthernetFrame:
+    """The general decoder: every shape of frame, every error."""
+    size = len(data)
+    if size < 14:
+        raise TruncatedError("ethernet", "header", f"needs 14 bytes, only {size} available")
+    (ethertype,) = _ETHERTYPE.unpack_from(data)
+    vlan = None
+    offset = 14
+    if ethertype == _VLAN:
+        need(data, 18, "ethernet", "vlan")
+        tci, ethertype = _TAG.unpack_from(data, 14)
+        vlan = VLANTag(vid=tci & 0xFFF, pcp=tci >> 13, dei=(tci >> 12) & 1)
+        offset = 18
+    payload: EthernetPayload
+    trailer = b""
+    if not decode or ethertype not in (_IPV4, _IPV6, _ARP):
+        payload = bytes(data[offset:])
+    else:
+        # Cut the payload at the length its header declares; the rest is padding/trailer.
+        if ethertype == _IPV4:
+            if size < offset + 4:
+                raise TruncatedError("ipv4", "header", f"needs 20 bytes, only {size - offset} available")
+            end = offset + ((data[offset + 2] << 8) | data[offset + 3])
+            if end < offset + 20:
+                end = size  # let IPv4 report the bad Total Length
+            payload = decode_ipv4(data[offset:end], verify, True)
+        elif ethertype == _IPV6:
+            need(data, offset + 6, "ipv6", "header")
+            end = offset + 40 + ((data[offset + 4] << 8) | data[offset + 5])
+            payload = IPv6Packet.parse(data[offset:end], verify=verify)
+        else:
+            end = offset + 28
+            payload = ARPPacket.parse(data[offset:end])
+        if end < size:
+            trailer = bytes(data[end:])
+    macs = data[:12]
+    pair = _MAC_PAIRS.get(macs)
+    dst, src = pair if pair is not None else mac_pair_from_packed(macs)
+    return _make_frame(dst, src, ethertype, payload, vlan, trailer)
+
+
+def _encode(frame: EthernetFrame) -> bytes:
+    """The general encoder: every shape of frame, layer by layer."""
+    payload = frame.payload
+    body = payload if type(payload) is bytes else payload.to_bytes()  # type: ignore[union-attr]
+    if frame.vlan is None:
+        header = _HEADER.pack(frame.dst.packed, frame.src.packed, frame.ethertype)
+    else:
+        header = _HEADER.pack(frame.dst.packed, frame.src.packed, _VLAN) + _TAG.pack(frame.vlan.tci, frame.ethertype)
+    return header + body + frame.trailer
+
 
 __all__ = ["EthernetFrame", "EthernetPayload", "EtherType", "VLANTag"]

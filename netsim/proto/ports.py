@@ -18,6 +18,7 @@ not be free.  That variant will compute its own ``offset`` and call :func:`probe
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Callable, Iterable
 from typing import Any, Protocol
 
@@ -102,3 +103,43 @@ def choose_ephemeral_port(
     does (``EADDRINUSE`` for bind(), ``EAGAIN`` for an autobind).
     """
     return probe_ports(port_range, in_use, rng.randrange(len(port_range)))
+
+
+class ConnectPortSelector:
+    """RFC 6056 §3.3.4, Algorithm 4 ("double-hash port selection"), the shape of Linux's
+    ``__inet_hash_connect``: a keyed hash of (local address, remote address, remote port) picks
+    where to start, a small perturbation table (Linux: 256 slots) moves the start on after each
+    success so consecutive connections to one destination get different ports, and ports of
+    the range's parity come first (Linux >= 6.x: connect() prefers even ports, leaving odd ones
+    to bind()).  A port is usable when ``usable(port)`` says so — for TCP: not held by a bind()
+    and the 4-tuple not in use — so one host can have more connections than the range has
+    ports, as long as they go to different destinations.
+    """
+
+    TABLE_SIZE = 256
+
+    def __init__(self, secret: bytes) -> None:
+        self._secret = secret
+        self._perturb = [0] * self.TABLE_SIZE
+
+    def _hash(self, key: bytes) -> int:
+        return int.from_bytes(hashlib.blake2b(key, key=self._secret, digest_size=4).digest(), "big")
+
+    def select(self, port_range: PortRange, key: bytes, usable: Callable[[int], bool]) -> int | None:
+        """The port for a connect() whose (local address, remote address, port) is ``key``."""
+        port_offset = self._hash(key)
+        index = port_offset & (self.TABLE_SIZE - 1)
+        size = len(port_range)
+        offset = (self._perturb[index] + (port_offset >> 16)) % size
+        offset &= ~1
+        low, reserved = port_range.low, port_range.reserved
+        tried = 0
+        for parity in (0, 1):
+            for step in range(parity, size, 2):
+                port = low + (offset + step) % size
+                tried += 1
+                if port in reserved or not usable(port):
+                    continue
+                self._perturb[index] = (self._perturb[index] + tried + 1) & 0xFFFFFFFF
+                return port
+        return None

@@ -22,6 +22,7 @@ from netsim.proto.pmtu import PMTUCache
 from netsim.proto.ports import PortRange, choose_ephemeral_port
 from netsim.proto.ratelimit import ICMPRateLimiter
 from netsim.proto.routing import Route, RoutingTable
+from netsim.proto.tcp.settings import TCPSettings
 from netsim.sim.interface import Interface
 from netsim.sim.node import Node
 from netsim.sim.sockets import ICMPErrorReport, ICMPSocket, Socket, UDPSocket, error
@@ -35,6 +36,7 @@ from netsim.wire.icmpv4 import (
 )
 from netsim.wire.ipv4 import IPv4Packet
 from netsim.wire.mac import MACAddress
+from netsim.wire.tcp import TCPSegment
 from netsim.wire.udp import UDPDatagram
 
 if TYPE_CHECKING:
@@ -87,6 +89,8 @@ class Host(Node):
         icmp_msgs_burst: int = 50,
         icmp_echo_ignore_broadcasts: bool = True,
         unprivileged_port_start: int = 1024,
+        tcp: TCPSettings | None = None,
+        fd_limit: int = 1024,
     ) -> None:
         super().__init__(network, name)
         self.routes = RoutingTable()
@@ -103,12 +107,15 @@ class Host(Node):
         self.ip_id = self.rng.getrandbits(16)
         from netsim.sim.sockets import FileDescriptors
 
-        self.fds = FileDescriptors()
+        self.fds = FileDescriptors(fd_limit)
         self.udp_ports: dict[int, list[Socket]] = {}
         self.icmp_ids: dict[int, list[Socket]] = {}
         self.counters: dict[str, int] = {}
         self.groups: dict[str, set[IPv4Address]] = {}  # joined IPv4 multicast groups per interface
         self._timer_at: int | None = None
+        from netsim.sim.tcp import TCPLayer
+
+        self.tcp = TCPLayer(self, tcp)
         lo = self.add_interface("lo", mac=MACAddress(_ZERO_MAC), mtu=65535)
         lo.channel = _LoopbackChannel(lo)  # type: ignore[assignment]
         self.add_address("lo", "127.0.0.1/8")
@@ -174,7 +181,7 @@ class Host(Node):
     # --- the socket API -----------------------------------------------------------------------
 
     def socket(self, kind: str = "udp", *, privileged: bool = True) -> Socket:
-        """A new socket: ``"udp"`` or ``"icmp"`` (a ping socket); TCP comes with the TCP engine.
+        """A new socket: ``"tcp"``, ``"udp"`` or ``"icmp"`` (a ping socket).
 
         ``privileged=False`` models a process without CAP_NET_BIND_SERVICE: binding a port below
         ``unprivileged_port_start`` (1024) fails with EACCES.
@@ -183,6 +190,10 @@ class Host(Node):
             sock: Socket = UDPSocket(self)
         elif kind == "icmp":
             sock = ICMPSocket(self)
+        elif kind == "tcp":
+            from netsim.sim.tcp import TCPSocket
+
+            sock = TCPSocket(self)  # type: ignore[assignment]
         else:
             self.syscall("socket", -1, "EPROTONOSUPPORT", kind=kind)
             raise error(errno.EPROTONOSUPPORT)
@@ -345,7 +356,11 @@ class Host(Node):
             elif protocol == 1:
                 self.icmp_input(packet, ICMPv4Message.parse(payload, verify=True), iface, broadcast)
             elif protocol == 6:
-                iface.drop("tcp-not-yet", len(payload))
+                if broadcast:
+                    iface.drop("tcp-broadcast", len(payload))  # RFC 1122 §4.2.3.10
+                else:
+                    segment = TCPSegment.parse(payload, src=packet.src, dst=packet.dst, verify=True)
+                    self.tcp.input(packet, segment, iface)
             else:
                 iface.drop("unknown-protocol", len(payload))
                 if not broadcast:
@@ -419,6 +434,14 @@ class Host(Node):
         if isinstance(message, ICMPv4DestUnreachable) and message.code == 4 and message.next_hop_mtu:
             self.pmtu.update(original_dst, message.next_hop_mtu, now)
         l4 = quoted[hlen : hlen + 8]
+        if protocol == 6:
+            if isinstance(message, ICMPv4DestUnreachable) and message.code == 4:
+                if message.next_hop_mtu:  # RFC 1191: the PMTU cache was updated above
+                    self.tcp.icmp_error(original_src, original_dst, l4, 0, self.pmtu.lookup(original_dst, now))
+                return
+            code = UNREACHABLE_ERRNO.get(message.code, errno.EHOSTUNREACH) if message.type == 3 else errno.EHOSTUNREACH
+            self.tcp.icmp_error(original_src, original_dst, l4, code, None)
+            return
         sock: Socket | None = None
         if protocol == 17:
             sport, dport = (l4[0] << 8) | l4[1], (l4[2] << 8) | l4[3]
@@ -638,6 +661,8 @@ def _encoded_length(payload: Any) -> int:
         return 8 + len(payload.payload)
     if isinstance(payload, ICMPv4Echo):
         return 8 + len(payload.data)
+    if isinstance(payload, TCPSegment):
+        return payload.header_len + len(payload.payload)
     if isinstance(payload, bytes):
         return len(payload)
     return len(payload.to_bytes())

@@ -101,7 +101,7 @@ def test_corrupted_frames_are_dropped_by_checksums_never_delivered() -> None:
     caught = sum(count for reason, count in drops.items() if reason.endswith("bad-checksum") or reason in (
         "other-host", "ipv4-malformed", "udp-malformed", "ipv4-truncated", "udp-truncated", "unknown-ethertype",
         "udp-no-socket", "not-for-host", "unknown-protocol", "ethernet-truncated", "vlan-tagged", "ipv6-not-configured",
-        "tcp-not-yet", "arp-not-for-us", "icmp-type-ignored", "ipv4-bad-checksum",
+        "tcp-no-socket", "tcp-malformed", "tcp-truncated", "arp-not-for-us", "icmp-type-ignored", "ipv4-bad-checksum",
     ))
     # a flip in a MAC address or the padding-free tail can still be "valid" for another host; every
     # corrupted frame was either dropped with a reason or, being harmless, delivered unchanged

@@ -1,0 +1,180 @@
+"""Congestion control: Reno (RFC 5681), NewReno (RFC 6582) and CUBIC (RFC 9438), pluggable.
+
+The engine owns loss detection and recovery (which segments to resend, when recovery ends);
+a congestion-control object owns ``cwnd`` and ``ssthresh``: how they grow on ACKs and shrink on
+a loss.  Windows are in bytes, times in integer nanoseconds, and CUBIC's curve is computed in
+integers (a cube root by Newton's method, as Linux's ``cubic_root``), so the same run gives the
+same windows on every machine.  Linux's HyStart is not modelled: slow start ends at the first
+loss or at ``ssthresh``.
+"""
+
+from __future__ import annotations
+
+from typing import ClassVar
+
+INFINITE_SSTHRESH = 0x7FFFFFFF
+
+
+class CongestionControl:
+    """Reno's window rules (RFC 5681 §3.1): slow start by bytes acked (appropriate byte counting
+    with L = 2*SMSS, RFC 3465), congestion avoidance of one SMSS per window's worth of ACKed
+    bytes, and ssthresh = max(FlightSize / 2, 2*SMSS) on a loss (equation 4)."""
+
+    name: ClassVar[str] = "reno"
+    #: RFC 6582: stay in recovery across partial ACKs (NewReno) or leave at the first new ACK (Reno)
+    partial_ack_recovery: ClassVar[bool] = False
+
+    __slots__ = ("mss", "cwnd", "ssthresh", "_acked")
+
+    def __init__(self, mss: int, initial_segments: int = 10) -> None:
+        self.mss = mss
+        self.cwnd = initial_segments * mss
+        self.ssthresh = INFINITE_SSTHRESH
+        self._acked = 0
+
+    @property
+    def in_slow_start(self) -> bool:
+        return self.cwnd < self.ssthresh
+
+    def set_mss(self, mss: int) -> None:
+        """The sending MSS changed (PMTUD, or the peer's MSS once known): windows keep their
+        size in segments, as Linux counts them in packets."""
+        if mss != self.mss and mss > 0:
+            self.cwnd = max(mss, self.cwnd * mss // self.mss)
+            if self.ssthresh != INFINITE_SSTHRESH:
+                self.ssthresh = max(2 * mss, self.ssthresh * mss // self.mss)
+            self.mss = mss
+
+    def on_ack(self, acked: int, now: int, srtt: int | None) -> None:
+        """``acked`` new bytes were cumulatively acknowledged outside loss recovery."""
+        if acked <= 0:
+            return
+        if self.cwnd < self.ssthresh:
+            self.cwnd += min(acked, 2 * self.mss)
+            if self.cwnd <= self.ssthresh:
+                return
+            acked = self.cwnd - self.ssthresh
+            self.cwnd = self.ssthresh
+        self._congestion_avoidance(acked, now, srtt)
+
+    def _congestion_avoidance(self, acked: int, now: int, srtt: int | None) -> None:
+        self._acked += acked
+        if self._acked >= self.cwnd:
+            self._acked -= self.cwnd
+            self.cwnd += self.mss
+
+    def on_congestion(self, flight: int, now: int) -> int:
+        """Fast retransmit starts (RFC 5681 §3.2 step 2): returns and sets the new ssthresh."""
+        self.ssthresh = max(flight // 2, 2 * self.mss)
+        self._acked = 0
+        return self.ssthresh
+
+    def on_timeout(self, flight: int, now: int) -> None:
+        """The retransmission timer expired (RFC 5681 §3.1, eq. 4; loss window = 1 SMSS)."""
+        self.on_congestion(flight, now)
+        self.cwnd = self.mss
+
+    def on_recovery_end(self) -> None:
+        """Recovery ended with a full ACK: deflate to ssthresh (RFC 6582 §3.2 step 3)."""
+        self.cwnd = max(self.ssthresh, self.mss)
+
+
+class NewReno(CongestionControl):
+    """Reno's windows with RFC 6582's recovery: partial ACKs keep the sender in fast recovery."""
+
+    name: ClassVar[str] = "newreno"
+    partial_ack_recovery: ClassVar[bool] = True
+    __slots__ = ()
+
+
+#: RFC 9438 §4.6 and §5: C = 0.4, beta_cubic = 0.7, in tenths
+_C_TENTHS = 4
+_BETA_TENTHS = 7
+
+
+def icbrt(value: int) -> int:
+    """The integer cube root (floor) of a non-negative integer."""
+    if value <= 0:
+        return 0
+    guess = 1 << ((value.bit_length() + 2) // 3)
+    while True:
+        better = (2 * guess + value // (guess * guess)) // 3
+        if better >= guess:
+            break
+        guess = better
+    while guess * guess * guess > value:
+        guess -= 1
+    while (guess + 1) ** 3 <= value:
+        guess += 1
+    return guess
+
+
+class Cubic(CongestionControl):
+    """CUBIC (RFC 9438): after a loss the window follows W(t) = C (t - K)^3 + W_max (§4.2), with
+    K = cbrt(W_max (1 - beta) / C) (eq. 2), never below the Reno-friendly estimate W_est (§4.3),
+    and fast convergence (§4.7); multiplicative decrease by beta = 0.7 (§4.6).  Times in ms,
+    windows in bytes, integer arithmetic throughout."""
+
+    name: ClassVar[str] = "cubic"
+    partial_ack_recovery: ClassVar[bool] = True
+    __slots__ = ("w_max", "k_ms", "epoch_start", "w_est", "_est_acked")
+
+    def __init__(self, mss: int, initial_segments: int = 10) -> None:
+        super().__init__(mss, initial_segments)
+        self.w_max = 0
+        self.k_ms = 0
+        self.epoch_start: int | None = None
+        self.w_est = 0
+        self._est_acked = 0
+
+    def w_cubic(self, t_ms: int) -> int:
+        """W_cubic(t) in bytes, t in ms since the epoch began (RFC 9438 eq. 1)."""
+        d = t_ms - self.k_ms
+        return self.w_max + _C_TENTHS * d * d * d * self.mss // 10_000_000_000
+
+    def _congestion_avoidance(self, acked: int, now: int, srtt: int | None) -> None:
+        if self.epoch_start is None:
+            self.epoch_start = now
+            if self.cwnd < self.w_max:
+                self.k_ms = icbrt((self.w_max - self.cwnd) * (10 * 1_000_000_000) // (_C_TENTHS * self.mss))
+            else:
+                self.k_ms, self.w_max = 0, self.cwnd
+            self.w_est, self._est_acked = self.cwnd, 0
+        rtt_ms = (srtt or 0) // 1_000_000
+        t_ms = (now - self.epoch_start) // 1_000_000
+        target = self.w_cubic(t_ms + rtt_ms)
+        # Reno-friendly region (§4.3): W_est grows by alpha = 3(1-beta)/(1+beta) = 9/17 SMSS per window
+        self._est_acked += acked
+        while self._est_acked >= self.w_est > 0:
+            self._est_acked -= self.w_est
+            self.w_est += 9 * self.mss // 17
+        target = max(target, self.w_est)
+        target = min(max(target, self.cwnd), self.cwnd + self.cwnd // 2)  # §4.4: at most 1.5 cwnd
+        # cwnd grows by (target - cwnd) / cwnd per SMSS acknowledged
+        self._acked += acked * (target - self.cwnd) // max(1, self.mss)
+        if self._acked >= self.cwnd:
+            increase, self._acked = divmod(self._acked, self.cwnd)
+            self.cwnd += min(increase, max(1, target - self.cwnd) // self.mss + 1) * self.mss
+
+    def on_congestion(self, flight: int, now: int) -> int:
+        # fast convergence (§4.7): release bandwidth when the window shrank since the last loss
+        if self.cwnd < self.w_max:
+            self.w_max = self.cwnd * (10 + _BETA_TENTHS) // 20
+        else:
+            self.w_max = self.cwnd
+        self.ssthresh = max(self.cwnd * _BETA_TENTHS // 10, 2 * self.mss)
+        self.epoch_start = None
+        self._acked = 0
+        return self.ssthresh
+
+    def on_timeout(self, flight: int, now: int) -> None:
+        self.on_congestion(flight, now)
+        self.cwnd = self.mss
+
+
+def make_congestion_control(name: str, mss: int, initial_segments: int = 10) -> CongestionControl:
+    classes: dict[str, type[CongestionControl]] = {"reno": CongestionControl, "newreno": NewReno, "cubic": Cubic}
+    try:
+        return classes[name](mss, initial_segments)
+    except KeyError:
+        raise ValueError(f"unknown congestion control {name!r}; known: {', '.join(classes)}") from None

@@ -1,0 +1,1253 @@
+"""One TCP connection as a sans-I/O state machine (RFC 9293), with Linux's choices.
+
+No clock and no I/O: every entry point takes ``now`` (integer ns); segments to send pile up in
+:attr:`TCPConnection.outbox`, things the application should hear about in :attr:`events`
+(a bit set), and :meth:`next_deadline` says when :meth:`on_timer` must run next.  The driver
+(``netsim.sim.tcp``) moves segments between this object and IP.
+
+What it does, and where from:
+
+- the 11 states and the segment-arrival rules of RFC 9293 §3.10.7, with RFC 5961's challenge
+  ACKs for in-window RSTs and SYNs and its ACK-acceptability check; simultaneous open and close;
+- sequence space kept internally as unwrapped offsets from the ISS (so the retransmission queue
+  never compares modulo 2**32), and shown as 32-bit SND.UNA / SND.NXT / RCV.NXT;
+- MSS option (RFC 9293 §3.7.1; 536 when absent), PMTUD (RFC 1191: a smaller MTU re-cuts the
+  queue and resends what no longer fits, as Linux's ``tcp_simple_retransmit``), window scaling
+  and timestamps (RFC 7323) with PAWS, SACK (RFC 2018) and RFC 6675-style loss marking;
+- Linux's segment size with timestamps: MSS minus the 12-byte option (1448 on Ethernet);
+- Nagle's algorithm in Linux's Minshall form (RFC 896; one small segment in flight),
+  TCP_NODELAY; delayed ACKs (RFC 1122 §4.2.3.2, RFC 9293 §3.8.6.3) as Linux: quick ACKs at the
+  start, then an ACK for every second full segment or after 40 ms, at once for out-of-order data;
+- retransmission timer per RFC 6298 with Linux's 200 ms floor, exponential backoff and Karn's
+  rule; giving up after ``tcp_retries2`` / ``tcp_syn_retries`` / ``tcp_synack_retries`` by
+  Linux's time formula (``retransmits_timed_out``);
+- fast retransmit and NewReno recovery (RFC 5681, RFC 6582) or SACK-based recovery (RFC 6675),
+  congestion control from :mod:`netsim.proto.tcp.congestion`; Linux's pipe estimate
+  (packets out - SACKed - lost + retransmitted, here in bytes);
+- receive-side SWS avoidance and a window that never shrinks (RFC 9293 §3.8.6.2.2), zero-window
+  probing with the persist timer (Linux probes with SEG.SEQ = SND.UNA - 1 and no data);
+- keepalive (RFC 1122 §4.2.3.6, Linux's 7200 s / 75 s / 9 probes), TIME-WAIT for 2*MSL
+  (60 s), FIN-WAIT-2 timeout for orphaned sockets (``tcp_fin_timeout``), RST on close with
+  unread data (RFC 2525 §2.17, Linux).
+
+Not modelled: urgent data (URG is ignored), ECN, TCP Fast Open, F-RTO/RACK, HyStart, PRR
+(cwnd drops straight to ssthresh on recovery), receive-buffer autotuning.
+"""
+
+from __future__ import annotations
+
+import errno
+from collections import deque
+from typing import Any
+
+from netsim.proto.tcp.buffers import ReceiveBuffer, SendBuffer
+from netsim.proto.tcp.congestion import CongestionControl, make_congestion_control
+from netsim.proto.tcp.rtt import RttEstimator
+from netsim.proto.tcp.seq import seq_add, seq_gt, seq_le, seq_lt, seq_sub
+from netsim.proto.tcp.settings import MS, TCPSettings
+from netsim.proto.tcp.states import TCPState, legal
+from netsim.wire._fields import trusted_constructor
+from netsim.wire.tcp import TCPSegment, _make_segment
+from netsim.wire.tcp_options import (
+    TCPOption,
+    TCPOptionMSS,
+    TCPOptionNOP,
+    TCPOptionSACK,
+    TCPOptionSACKPermitted,
+    TCPOptionTimestamps,
+    TCPOptionWindowScale,
+)
+
+FIN, SYN, RST, PSH, ACK = 0x01, 0x02, 0x04, 0x08, 0x10
+MASK = 0xFFFFFFFF
+
+# events for the application (a bit set in TCPConnection.events)
+EV_ESTABLISHED = 1
+EV_READABLE = 2
+EV_WRITABLE = 4
+EV_EOF = 8
+EV_ERROR = 16
+EV_CLOSED = 32
+
+# congestion states (Linux's ca_state)
+CA_OPEN, CA_RECOVERY, CA_LOSS = 0, 1, 2
+
+_NOP = TCPOptionNOP()
+_make_ts = trusted_constructor(TCPOptionTimestamps)
+_make_sack = trusted_constructor(TCPOptionSACK)
+_TS_OVERHEAD = 12  # NOP NOP TS(10)
+
+S = TCPState
+_SENDING_STATES = frozenset({S.ESTABLISHED, S.CLOSE_WAIT, S.FIN_WAIT_1, S.CLOSING, S.LAST_ACK})
+_DATA_IN_STATES = frozenset({S.ESTABLISHED, S.FIN_WAIT_1, S.FIN_WAIT_2})
+
+
+class SentSegment:
+    """One transmitted unit in the retransmission queue (stream offsets from the ISS)."""
+
+    __slots__ = ("start", "end", "flags", "tx_time", "retransmits", "sacked", "lost", "retrans_out")
+
+    def __init__(self, start: int, end: int, flags: int, tx_time: int) -> None:
+        self.start, self.end, self.flags, self.tx_time = start, end, flags, tx_time
+        self.retransmits = 0
+        self.sacked = False
+        self.lost = False
+        self.retrans_out = False  # retransmitted in the current recovery episode, not yet SACKed
+
+    def __repr__(self) -> str:
+        return f"<SentSegment {self.start}-{self.end} flags={self.flags:#x} rtx={self.retransmits}>"
+
+
+def _ilog2(value: int) -> int:
+    return max(0, value.bit_length() - 1)
+
+
+class TCPConnection:
+    """A TCB and its state machine.  Build one with :meth:`active` (connect) or :meth:`passive`
+    (a SYN arrived at a listener) or :meth:`from_cookie` (a SYN cookie came back)."""
+
+    __slots__ = (
+        "settings", "local_port", "remote_port", "state", "iss", "irs", "events", "outbox", "error",
+        "soft_error", "transitions", "nodelay", "keepalive", "orphaned", "passive_open", "rd_shut",
+        # send side
+        "_una", "_max", "_buf_off", "sndbuf", "fin_queued", "_fin_off", "snd_wnd", "max_snd_wnd",
+        "snd_wl1", "snd_wl2", "snd_wscale", "peer_mss", "mss", "local_mss", "mss_overhead", "_pmtu",
+        "rtx", "rtt", "cc", "ca_state", "dupacks", "recover", "_sacked_bytes", "_lost_bytes",
+        "_retrans_bytes", "_reno_sacked", "_snd_sml", "retrans_stamp", "total_retransmits",
+        "_rtx_count", "rto_expiries",
+        # receive side
+        "rcvbuf", "rcv_wscale", "_rcv_edge", "_rcv_mss", "_rcv_unacked", "_quick", "_fin_seq",
+        "eof", "_last_ooo",
+        # options
+        "ts_ok", "ts_recent", "ts_offset", "sack_ok", "ws_ok",
+        # timers (absolute ns, or None)
+        "t_rtx", "t_delack", "t_persist", "t_keepalive", "t_wait", "_persist_backoff",
+        "_keepalive_probes", "last_rcv", "_synack_retries", "_syn_time", "reopen_syn",
+    )
+
+    def __init__(self, local_port: int, remote_port: int, *, settings: TCPSettings, iss: int, now: int,
+                 local_mss: int = 1460, rcvbuf: int | None = None, sndbuf: int | None = None,
+                 ts_offset: int = 0, nodelay: bool = False, keepalive: bool = False,
+                 congestion: str | None = None, mss_overhead: int = 40) -> None:
+        self.settings = settings
+        self.local_port, self.remote_port = local_port, remote_port
+        self.state = S.CLOSED
+        self.iss = iss & MASK
+        self.irs = 0
+        self.events = 0
+        self.outbox: list[TCPSegment] = []
+        self.error = 0
+        self.soft_error = 0
+        self.transitions: list[tuple[int, TCPState, TCPState, str]] = []
+        self.nodelay = nodelay
+        self.keepalive = keepalive
+        self.orphaned = False
+        self.passive_open = False
+        self.rd_shut = False
+        self._una = 0
+        self._max = 0
+        self._buf_off = 1
+        self.sndbuf = SendBuffer(sndbuf or settings.wmem_default)
+        self.fin_queued = False
+        self._fin_off = -1
+        self.snd_wnd = 0
+        self.max_snd_wnd = 0
+        self.snd_wl1 = 0
+        self.snd_wl2 = 0
+        self.snd_wscale = 0
+        self.peer_mss = settings.base_mss
+        self.local_mss = local_mss
+        self.mss_overhead = mss_overhead
+        self._pmtu = local_mss + mss_overhead
+        self.mss = min(settings.base_mss, local_mss)
+        self.rtx: deque[SentSegment] = deque()
+        self.rtt = RttEstimator(min_rto=settings.rto_min, max_rto=settings.rto_max, initial_rto=settings.rto_initial)
+        self.cc: CongestionControl = make_congestion_control(congestion or settings.congestion_control, self.mss,
+                                                             settings.initial_cwnd)
+        self.ca_state = CA_OPEN
+        self.dupacks = 0
+        self.recover = 0
+        self._sacked_bytes = 0
+        self._lost_bytes = 0
+        self._retrans_bytes = 0
+        self._reno_sacked = 0
+        self._snd_sml = 0
+        self.retrans_stamp: int | None = None
+        self.total_retransmits = 0
+        self._rtx_count = 0
+        self.rto_expiries: list[int] = []
+        self.rcvbuf = ReceiveBuffer(rcvbuf or settings.rmem_default, 0)
+        self.rcv_wscale = 0
+        self._rcv_edge = 0
+        self._rcv_mss = min(536, local_mss)
+        self._rcv_unacked = 0
+        self._quick = settings.quickacks
+        self._fin_seq: int | None = None
+        self.eof = False
+        self._last_ooo: int | None = None
+        self.ts_ok = False
+        self.ts_recent = 0
+        self.ts_offset = ts_offset & MASK
+        self.sack_ok = False
+        self.ws_ok = False
+        self.t_rtx: int | None = None
+        self.t_delack: int | None = None
+        self.t_persist: int | None = None
+        self.t_keepalive: int | None = None
+        self.t_wait: int | None = None
+        self._persist_backoff = 0
+        self._keepalive_probes = 0
+        self.last_rcv = now
+        self._synack_retries = 0
+        self._syn_time = now
+        self.reopen_syn = False
+
+    # --- construction -------------------------------------------------------------------------
+
+    @classmethod
+    def active(cls, local_port: int, remote_port: int, *, now: int, **kwargs: Any) -> TCPConnection:
+        """An active open (``connect``): CLOSED -> SYN-SENT, the SYN in the outbox."""
+        conn = cls(local_port, remote_port, now=now, **kwargs)
+        conn._set_state(S.SYN_SENT, "active open", now)
+        conn._send_syn(now)
+        return conn
+
+    @classmethod
+    def passive(cls, syn: TCPSegment, *, now: int, **kwargs: Any) -> TCPConnection:
+        """A SYN arrived at a listener: a connection in SYN-RECEIVED with the SYN-ACK sent."""
+        conn = cls(syn.dst_port, syn.src_port, now=now, **kwargs)
+        conn.passive_open = True
+        conn.state = S.LISTEN  # the listener's half of the transition, recorded for the table
+        conn._take_syn_options(syn)
+        conn.irs = syn.seq
+        conn.rcvbuf.rcv_nxt = seq_add(syn.seq, 1)
+        conn._rcv_edge = conn.rcvbuf.rcv_nxt
+        conn._init_window(syn)
+        conn._set_state(S.SYN_RECEIVED, "rcv SYN", now)
+        conn._send_syn(now)
+        return conn
+
+    @classmethod
+    def from_cookie(cls, ack: TCPSegment, mss: int, wscale: int | None, sack: bool, ts: tuple[int, int] | None,
+                    *, now: int, **kwargs: Any) -> TCPConnection:
+        """A valid SYN cookie came back in ``ack``: straight to ESTABLISHED (RFC 4987 §3.6)."""
+        conn = cls(ack.dst_port, ack.src_port, now=now, iss=seq_add(ack.ack, -1), **kwargs)
+        conn.passive_open = True
+        conn.state = S.SYN_RECEIVED
+        conn.irs = seq_add(ack.seq, -1)
+        conn.rcvbuf.rcv_nxt = ack.seq
+        conn.peer_mss = mss
+        if wscale is not None and conn.settings.window_scaling:
+            conn.ws_ok, conn.snd_wscale, conn.rcv_wscale = True, min(wscale, 14), conn.settings.rcv_wscale
+        conn.sack_ok = sack and conn.settings.sack
+        if ts is not None and conn.settings.timestamps:
+            conn.ts_ok, conn.ts_recent = True, ts[0]
+        conn._una = conn._max = 1
+        conn._update_mss()
+        conn.snd_wnd = ack.window << conn.snd_wscale
+        conn.max_snd_wnd = conn.snd_wnd
+        conn.snd_wl1, conn.snd_wl2 = ack.seq, ack.ack
+        conn._rcv_edge = seq_add(conn.rcvbuf.rcv_nxt, conn._window_offer())
+        conn._set_state(S.ESTABLISHED, "rcv ACK", now)
+        conn.events |= EV_ESTABLISHED | EV_WRITABLE
+        return conn
+
+    # --- what the application and ss see --------------------------------------------------------
+
+    @property
+    def snd_una(self) -> int:
+        return (self.iss + self._una) & MASK
+
+    @property
+    def snd_nxt(self) -> int:
+        return (self.iss + self._max) & MASK
+
+    @property
+    def rcv_nxt(self) -> int:
+        return self.rcvbuf.rcv_nxt
+
+    @property
+    def rcv_wnd(self) -> int:
+        return seq_sub(self._rcv_edge, self.rcvbuf.rcv_nxt) if seq_gt(self._rcv_edge, self.rcvbuf.rcv_nxt) else 0
+
+    @property
+    def cwnd(self) -> int:
+        return self.cc.cwnd
+
+    @property
+    def ssthresh(self) -> int:
+        return self.cc.ssthresh
+
+    @property
+    def recv_q(self) -> int:
+        """Bytes received and not yet read (``ss``'s Recv-Q of a connected socket)."""
+        return self.rcvbuf.readable
+
+    @property
+    def send_q(self) -> int:
+        """Bytes written and not yet acknowledged (``ss``'s Send-Q)."""
+        return len(self.sndbuf)
+
+    @property
+    def flight(self) -> int:
+        """Bytes sent and not acknowledged."""
+        return self._max - self._una
+
+    @property
+    def pipe(self) -> int:
+        """RFC 6675's pipe (Linux's packets_in_flight, in bytes)."""
+        pipe = self._max - self._una - self._sacked_bytes - self._lost_bytes + self._retrans_bytes
+        if not self.sack_ok:
+            pipe -= self._reno_sacked * self.mss
+        return max(0, pipe)
+
+    @property
+    def writable(self) -> int:
+        return self.sndbuf.free if not self.fin_queued else 0
+
+    def next_deadline(self) -> int | None:
+        best: int | None = None
+        for t in (self.t_rtx, self.t_delack, self.t_persist, self.t_keepalive, self.t_wait):
+            if t is not None and (best is None or t < best):
+                best = t
+        return best
+
+    def take_outbox(self) -> list[TCPSegment]:
+        out, self.outbox = self.outbox, []
+        return out
+
+    # --- state ----------------------------------------------------------------------------------
+
+    def _set_state(self, new: TCPState, cause: str, now: int) -> None:
+        old = self.state
+        if old is new:
+            return
+        if not legal(old, new, cause):
+            raise AssertionError(f"illegal TCP transition {old.value} -> {new.value} on {cause!r}")
+        self.state = new
+        self.transitions.append((now, old, new, cause))
+        if new is S.CLOSED:
+            self.t_rtx = self.t_delack = self.t_persist = self.t_keepalive = self.t_wait = None
+            self.events |= EV_CLOSED
+        elif new is S.TIME_WAIT:
+            self.t_rtx = self.t_delack = self.t_persist = self.t_keepalive = None
+            self.t_wait = now + self.settings.time_wait
+
+    def _fail(self, code: int, cause: str, now: int) -> None:
+        """The connection is over with an error the application will see."""
+        self.error = code
+        self.events |= EV_ERROR | EV_READABLE | EV_WRITABLE
+        self._set_state(S.CLOSED, cause, now)
+
+    # --- user calls (RFC 9293 §3.10.1-3.10.6) -----------------------------------------------
+
+    def send(self, data: bytes, now: int) -> int:
+        """Queue what fits in the send buffer; returns how many bytes were taken."""
+        if self.fin_queued or self.state not in (S.ESTABLISHED, S.CLOSE_WAIT, S.SYN_SENT, S.SYN_RECEIVED):
+            return 0
+        taken = self.sndbuf.write(data)
+        if taken and self.state in _SENDING_STATES:
+            self._push(now)
+        return taken
+
+    def recv(self, size: int, now: int) -> bytes:
+        """Read up to ``size`` in-order bytes; opens the window with an update when it matters."""
+        before = self.rcv_wnd
+        data = self.rcvbuf.read(size)
+        if data and self.state in _DATA_IN_STATES:
+            # Linux tcp_cleanup_rbuf: announce the window when it at least doubles
+            offer = self._window_offer()
+            if offer >= 2 * before and offer >= self._rcv_mss and offer > before:
+                self._send_ack(now)
+        return data
+
+    def shutdown(self, now: int) -> None:
+        """SHUT_WR: send a FIN after the queued data."""
+        if self.fin_queued:
+            return
+        if self.state in (S.SYN_SENT,):
+            self._set_state(S.CLOSED, "close", now)
+            return
+        if self.state in (S.ESTABLISHED, S.SYN_RECEIVED):
+            self._queue_fin()
+            self._set_state(S.FIN_WAIT_1, "close", now)
+        elif self.state is S.CLOSE_WAIT:
+            self._queue_fin()
+            self._set_state(S.LAST_ACK, "close", now)
+        else:
+            return
+        if self.state in _SENDING_STATES:
+            self._push(now)
+
+    def close(self, now: int) -> None:
+        """close(): with unread data, an RST (RFC 2525 §2.17, Linux); else a FIN after the data."""
+        self.orphaned = True
+        self.keepalive = False
+        self.t_keepalive = None
+        if self.state is S.LISTEN:
+            self._set_state(S.CLOSED, "close", now)
+        if self.state is S.CLOSED:
+            return
+        if self.rcvbuf.readable and self.state.synchronized:
+            self.abort(now)
+            return
+        self.shutdown(now)
+        if self.state is S.FIN_WAIT_2:
+            self.t_wait = now + self.settings.fin_timeout
+
+    def abort(self, now: int) -> None:
+        """ABORT (RFC 9293 §3.10.5): an RST to the peer in the states that have one."""
+        if self.state in (S.SYN_RECEIVED, S.ESTABLISHED, S.FIN_WAIT_1, S.FIN_WAIT_2, S.CLOSE_WAIT):
+            self._emit(self.snd_nxt, RST | ACK, b"", now)
+        if self.state is not S.CLOSED:
+            if self.state is S.SYN_SENT:
+                self._set_state(S.CLOSED, "close", now)
+            else:
+                self._set_state(S.CLOSED, "abort", now)
+
+    def icmp_error(self, code: int, now: int, *, hard: bool = False) -> None:
+        """An ICMP error about this connection (RFC 1122 §4.2.3.9; Linux ``tcp_v4_err``): fatal
+        during the handshake, otherwise remembered and reported if the connection times out."""
+        if self.state is S.SYN_SENT or (self.state is S.SYN_RECEIVED and not self.passive_open) or hard:
+            self._fail(code, "timeout" if self.state is not S.SYN_SENT else "rcv RST", now)
+        else:
+            self.soft_error = code
+
+    def set_pmtu(self, mtu: int, now: int) -> None:
+        """PMTUD lowered the path MTU (RFC 1191): smaller segments from now on, and whatever no
+        longer fits is resent at once without a congestion response (``tcp_simple_retransmit``)."""
+        if mtu >= self._pmtu:
+            return
+        self._pmtu = mtu
+        old = self.mss
+        self._update_mss()
+        if self.mss < old and self.state in _SENDING_STATES:
+            for seg in self.rtx:
+                if not seg.sacked and not seg.lost and seg.end - seg.start > self.mss:
+                    seg.lost = True
+                    self._lost_bytes += seg.end - seg.start
+            self._push(now)
+
+    # --- options and windows ---------------------------------------------------------------------
+
+    def _take_syn_options(self, syn: TCPSegment) -> None:
+        settings = self.settings
+        for option in syn.options:
+            kind = type(option)
+            if kind is TCPOptionMSS:
+                self.peer_mss = max(option.mss, 88)  # type: ignore[union-attr]  # Linux TCP_MIN_MSS
+            elif kind is TCPOptionWindowScale and settings.window_scaling:
+                self.ws_ok = True
+                self.snd_wscale = min(option.shift, 14)  # type: ignore[union-attr]  # RFC 7323 §2.3
+            elif kind is TCPOptionSACKPermitted and settings.sack:
+                self.sack_ok = True
+            elif kind is TCPOptionTimestamps and settings.timestamps:
+                self.ts_ok = True
+                self.ts_recent = option.tsval  # type: ignore[union-attr]
+        if not self.ws_ok:
+            self.snd_wscale = 0
+        else:
+            self.rcv_wscale = settings.rcv_wscale
+        self._update_mss()
+
+    def _update_mss(self) -> None:
+        """Linux's mss_cache: min(peer's MSS, PMTU - headers, our MSS) less the timestamp option."""
+        mss = min(self.peer_mss, self._pmtu - self.mss_overhead, self.local_mss)
+        if self.ts_ok:
+            mss -= _TS_OVERHEAD
+        self.mss = max(mss, 48)
+        self.cc.set_mss(self.mss)
+
+    def _init_window(self, syn: TCPSegment) -> None:
+        self.snd_wnd = syn.window  # never scaled in a SYN (RFC 7323 §2.2)
+        self.max_snd_wnd = self.snd_wnd
+        self.snd_wl1, self.snd_wl2 = syn.seq, syn.ack
+
+    def _window_offer(self) -> int:
+        """The window we can offer now, receiver-SWS-avoided (RFC 9293 §3.8.6.2.2)."""
+        free = self.rcvbuf.window
+        if free < min(self.rcvbuf.capacity // 2, self._rcv_mss):
+            return 0
+        limit = 65535 << self.rcv_wscale
+        free = min(free, limit)
+        return free >> self.rcv_wscale << self.rcv_wscale
+
+    def _window_field(self) -> int:
+        """The 16-bit window of an outgoing non-SYN segment; the right edge never moves left."""
+        rcv_nxt = self.rcvbuf.rcv_nxt
+        offer = self._window_offer()
+        edge = seq_add(rcv_nxt, offer)
+        if seq_lt(edge, self._rcv_edge):
+            edge = self._rcv_edge
+        else:
+            self._rcv_edge = edge
+        window = seq_sub(edge, rcv_nxt) if seq_gt(edge, rcv_nxt) else 0
+        field = window >> self.rcv_wscale
+        if (window & ((1 << self.rcv_wscale) - 1)) and field < 65535:
+            field += 1  # round up so the scaled window still covers the edge promised
+            self._rcv_edge = seq_add(rcv_nxt, field << self.rcv_wscale)
+        return min(field, 65535)
+
+    def _tsval(self, now: int) -> int:
+        return (now // MS + self.ts_offset) & MASK
+
+    # --- output ----------------------------------------------------------------------------------
+
+    def _emit(self, seq: int, flags: int, payload: bytes, now: int, options: tuple[TCPOption, ...] | None = None,
+              window: int | None = None) -> None:
+        if options is None:
+            if self.ts_ok:
+                ts = _make_ts(self._tsval(now), self.ts_recent)
+                blocks = self._sack_blocks() if self.sack_ok and flags & ACK else None
+                options = (_NOP, _NOP, ts, _NOP, _NOP, _make_sack(tuple(blocks[:3]))) if blocks else (_NOP, _NOP, ts)
+            elif self.sack_ok and flags & ACK:
+                blocks = self._sack_blocks()
+                options = (_NOP, _NOP, _make_sack(tuple(blocks[:4]))) if blocks else ()
+            else:
+                options = ()
+        if window is None:
+            window = self._window_field()
+        ack = self.rcvbuf.rcv_nxt if flags & ACK else 0
+        self.outbox.append(_make_segment(self.local_port, self.remote_port, seq & MASK, ack, flags, window, 0,
+                                         options, payload, None, 0))
+        if flags & ACK:
+            self._rcv_unacked = 0
+            self.t_delack = None
+
+    def _sack_blocks(self) -> list[tuple[int, int]]:
+        """RFC 2018 §4: the block holding the most recently received segment first."""
+        blocks = self.rcvbuf.sack_blocks()
+        if len(blocks) > 1 and self._last_ooo is not None:
+            for i, (left, right) in enumerate(blocks):
+                if not seq_lt(self._last_ooo, left) and seq_lt(self._last_ooo, right):
+                    blocks.insert(0, blocks.pop(i))
+                    break
+        return blocks
+
+    def _syn_options(self, now: int) -> tuple[TCPOption, ...]:
+        """Linux's order: MSS, SACK-permitted, timestamps, NOP, window scale; without timestamps
+        MSS, NOP, NOP, SACK-permitted, NOP, window scale."""
+        settings = self.settings
+        active = self.state is S.SYN_SENT
+        use_ts = settings.timestamps and (active or self.ts_ok)
+        use_sack = settings.sack and (active or self.sack_ok)
+        use_ws = settings.window_scaling and (active or self.ws_ok)
+        options: list[TCPOption] = [TCPOptionMSS(self.local_mss)]
+        if use_ts:
+            if use_sack:
+                options.append(TCPOptionSACKPermitted())
+            else:
+                options += [_NOP, _NOP]
+            options.append(TCPOptionTimestamps(self._tsval(now), self.ts_recent if not active else 0))
+        elif use_sack:
+            options += [_NOP, _NOP, TCPOptionSACKPermitted()]
+        if use_ws:
+            options += [_NOP, TCPOptionWindowScale(settings.rcv_wscale)]
+        return tuple(options)
+
+    def _send_syn(self, now: int, rearm: bool = True) -> None:
+        """The SYN (SYN-SENT) or SYN-ACK (SYN-RECEIVED), first sent or retransmitted."""
+        if self.state is S.SYN_SENT:
+            flags = SYN
+            self.rcv_wscale = self.settings.rcv_wscale if self.settings.window_scaling else 0
+        else:
+            flags = SYN | ACK
+        window = min(self._window_offer_unscaled(), 65535)
+        if not self.rtx:
+            self.rtx.append(SentSegment(0, 1, SYN, now))
+            self._max = 1
+            self._syn_time = now
+        else:
+            self.rtx[0].retransmits += 1
+            self.total_retransmits += 1
+        self._emit(self.iss, flags, b"", now, options=self._syn_options(now), window=window)
+        if flags & ACK:
+            self._rcv_edge = seq_add(self.rcvbuf.rcv_nxt, window)
+        if rearm:
+            self.t_rtx = now + self.rtt.rto
+
+    def _window_offer_unscaled(self) -> int:
+        """A SYN's window: the free space, a multiple of the MSS as Linux rounds it (64240 for
+        1460), never above 65535 (RFC 7323 §2.2: SYN windows are not scaled)."""
+        free = min(self.rcvbuf.window, 65535)
+        if free > self.local_mss:
+            free = free // self.local_mss * self.local_mss
+        return free
+
+    def _send_ack(self, now: int) -> None:
+        self._emit(self.snd_nxt, ACK, b"", now)
+        if self._quick:
+            self._quick -= 1
+
+    def _queue_fin(self) -> None:
+        self.fin_queued = True
+        self._fin_off = self._buf_off + len(self.sndbuf)
+
+    def _push(self, now: int, force: bool = False) -> None:
+        """Send what the windows allow: lost segments first, then new data (and the FIN)."""
+        if self.state not in _SENDING_STATES:
+            return
+        if self._lost_bytes > self._retrans_bytes:
+            self._retransmit_lost(now)
+        cc = self.cc
+        mss = self.mss
+        buf_end = self._buf_off + len(self.sndbuf)
+        sent_any = False
+        while True:
+            unsent = buf_end - self._max
+            fin_now = self.fin_queued and self._max < self._fin_off + 1 and unsent <= 0
+            if unsent <= 0 and not fin_now:
+                break
+            size = min(unsent, mss) if unsent > 0 else 0
+            if size:
+                win_room = self._una + self.snd_wnd - self._max
+                cwnd_room = cc.cwnd - self.pipe
+                room = min(win_room, cwnd_room)
+                if room < size:
+                    if cwnd_room < size and cwnd_room < win_room:
+                        break  # congestion-limited: wait for ACKs
+                    # window-limited: sender SWS avoidance (RFC 9293 §3.8.6.2.1) sends a partial
+                    # segment only if it is at least half the largest window the peer offered,
+                    # or when the persist timer forces it (Linux tcp_write_wakeup)
+                    if room <= 0 or (room < self.max_snd_wnd // 2 and not force):
+                        break
+                    size = room
+                    force = False
+                # Nagle, Minshall's variant as Linux: hold a small segment while another is unacked
+                if (size < mss and size == unsent and not self.nodelay and not self.fin_queued
+                        and self._snd_sml > self._una):
+                    break
+            start = self._max
+            end = start + size
+            flags = ACK
+            if self.fin_queued and end == self._fin_off:
+                flags |= FIN
+            if size and end == buf_end:
+                flags |= PSH
+            payload = self.sndbuf.peek(start - self._buf_off, size) if size else b""
+            self._emit((self.iss + start) & MASK, flags, payload, now)
+            seg_end = end + (1 if flags & FIN else 0)
+            self.rtx.append(SentSegment(start, seg_end, flags & (FIN | SYN), now))
+            self._max = seg_end
+            if size < mss:
+                self._snd_sml = seg_end
+            sent_any = True
+            if flags & FIN:
+                break
+        if sent_any:
+            self.t_persist = None
+            if self.t_rtx is None:
+                self.t_rtx = now + self.rtt.rto
+        elif self._max == self._una and buf_end > self._max and self.t_persist is None:
+            # nothing in flight and data held back: only the window can be holding it (a zero
+            # window, or one too small to use): the persist timer (RFC 9293 §3.8.6.1)
+            self.t_persist = now + self._persist_interval()
+
+    def _persist_interval(self) -> int:
+        return min(self.rtt.base_rto << self._persist_backoff, self.settings.rto_max)
+
+    def _retransmit_lost(self, now: int, force: bool = False) -> None:
+        """Resend segments marked lost and not yet resent in this episode, cwnd permitting
+        (RFC 6675 §5 (C.1); ``force``: the first retransmission of fast retransmit/RTO)."""
+        for seg in self.rtx:
+            if not force and self.pipe >= self.cc.cwnd:
+                break
+            if not seg.lost or seg.retrans_out or seg.sacked:
+                continue
+            if seg.end - seg.start - (1 if seg.flags & (FIN | SYN) else 0) > self.mss:
+                self._split(seg)
+            self._retransmit(seg, now)
+            force = False
+
+    def _split(self, seg: SentSegment) -> None:
+        """Cut a queued segment to the (lowered) MSS, keeping its marks on both parts."""
+        index = self.rtx.index(seg)
+        cut = seg.start + self.mss
+        tail = SentSegment(cut, seg.end, seg.flags & FIN, seg.tx_time)
+        tail.retransmits, tail.lost = seg.retransmits, seg.lost
+        seg.end, seg.flags = cut, seg.flags & ~FIN
+        self.rtx.insert(index + 1, tail)
+
+    def _retransmit(self, seg: SentSegment, now: int) -> None:
+        if seg.flags & SYN:
+            self._send_syn(now)
+            return
+        data_end = seg.end - (1 if seg.flags & FIN else 0)
+        payload = self.sndbuf.peek(seg.start - self._buf_off, data_end - seg.start)
+        flags = ACK | (seg.flags & FIN) | (PSH if payload else 0)
+        self._emit((self.iss + seg.start) & MASK, flags, payload, now)
+        seg.retransmits += 1
+        seg.tx_time = now
+        self.total_retransmits += 1
+        if not seg.retrans_out:
+            seg.retrans_out = True
+            self._retrans_bytes += seg.end - seg.start
+        if self.retrans_stamp is None:
+            self.retrans_stamp = now
+        if self.t_rtx is None:
+            self.t_rtx = now + self.rtt.rto
+
+    # --- segment arrival (RFC 9293 §3.10.7) ----------------------------------------------------
+
+    def segment_arrives(self, seg: TCPSegment, now: int) -> None:
+        state = self.state
+        if state is S.CLOSED or state is S.LISTEN:
+            return
+        if state is S.SYN_SENT:
+            self._syn_sent_arrival(seg, now)
+            return
+        flags = seg.flags
+        seq = seg.seq
+        payload = seg.payload
+        if state is S.SYN_RECEIVED and flags & SYN and seq == self.irs:
+            if not flags & ACK:
+                if self.passive_open:
+                    self._send_syn(now, rearm=False)  # the SYN again: our SYN-ACK was lost (Linux tcp_check_req)
+                return
+            if self.passive_open or seg.ack != self.snd_nxt:
+                self._send_ack(now)
+                return
+            # simultaneous open: the peer's SYN-ACK acknowledges our SYN (Linux accepts it
+            # as the ACK that completes the handshake); its SYN is already counted
+            flags &= ~SYN
+            seq = seq_add(seq, 1)
+            seg = _make_segment(seg.src_port, seg.dst_port, seq, seg.ack, flags, seg.window, 0, seg.options,
+                                payload, None, 0)
+        self.last_rcv = now
+        self._keepalive_probes = 0
+        # timestamps: PAWS (RFC 7323 §5.3)
+        tsval = tsecr = None
+        if self.ts_ok:
+            for option in seg.options:
+                if type(option) is TCPOptionTimestamps:
+                    tsval, tsecr = option.tsval, option.tsecr
+                    break
+            if (tsval is not None and not flags & RST and self.ts_recent and seq_lt(tsval, self.ts_recent)
+                    and (state is not S.TIME_WAIT or not flags & SYN)):
+                self._send_ack(now)
+                return
+        # 1. sequence number acceptability
+        rcv_nxt = self.rcvbuf.rcv_nxt
+        window = self.rcv_wnd
+        seg_len = len(payload) + (flags & SYN and 1) + (flags & FIN)
+        if state is S.TIME_WAIT:
+            self._time_wait_arrival(seg, now, tsval)
+            return
+        if seg_len == 0:
+            ok = seq == rcv_nxt if window == 0 else ((seq - rcv_nxt) & MASK) < window
+        elif window == 0:
+            ok = False
+        else:
+            ok = ((seq - rcv_nxt) & MASK) < window or ((seq + seg_len - 1 - rcv_nxt) & MASK) < window
+        if not ok:
+            if window == 0 and seq == rcv_nxt and not flags & (RST | SYN):
+                # RFC 9293: a zero window still takes valid ACKs (a probe's data is dropped)
+                self._ack_processing(seg, now, tsecr)
+                if self.state is not S.CLOSED:
+                    self._send_ack(now)
+                return
+            if not flags & RST:
+                self._send_ack(now)  # RFC 9293 §3.10.7.4 first: an ACK for what we expect
+            return
+        if tsval is not None and seq_le(seq, rcv_nxt):
+            self.ts_recent = tsval  # RFC 7323 §4.3 (seq <= Last.ACK.sent, in practice RCV.NXT)
+        # 2. RST (RFC 5961 §3.2: only the exact next sequence number resets)
+        if flags & RST:
+            if seq != rcv_nxt:
+                self._send_ack(now)  # challenge ACK
+                return
+            if state is S.SYN_RECEIVED:
+                if self.passive_open:
+                    self._set_state(S.CLOSED, "rcv RST", now)
+                else:
+                    self._fail(errno.ECONNREFUSED, "rcv RST", now)
+            elif state in (S.ESTABLISHED, S.FIN_WAIT_1, S.FIN_WAIT_2, S.CLOSE_WAIT):
+                self._fail(errno.ECONNRESET, "rcv RST", now)
+            else:  # CLOSING, LAST-ACK
+                self._set_state(S.CLOSED, "rcv RST", now)
+            return
+        # 4. SYN in a synchronized state (RFC 5961 §4): challenge ACK; in SYN-RECEIVED a
+        #    retransmitted SYN gets the SYN-ACK again (Linux tcp_check_req)
+        if flags & SYN:
+            if state is S.SYN_RECEIVED and seq == self.irs and not flags & ACK:
+                self._send_syn(now)
+            else:
+                self._send_ack(now)
+            return
+        # 5. ACK
+        if not flags & ACK:
+            return
+        if state is S.SYN_RECEIVED:
+            ack = seg.ack
+            if not (seq_lt(self.snd_una, ack) and seq_le(ack, self.snd_nxt)):
+                self._emit(ack, RST, b"", now, options=(), window=0)
+                return
+            self._set_state(S.ESTABLISHED, "rcv ACK", now)
+            self.events |= EV_ESTABLISHED | EV_WRITABLE
+            self.snd_wl1 = seq_add(seq, -1)  # so the window below is taken
+        if not self._ack_processing(seg, now, tsecr):
+            return
+        if self.state is S.CLOSED or self.state is S.TIME_WAIT:
+            return
+        # 7. segment text
+        state = self.state
+        if payload and state in _DATA_IN_STATES:
+            self._data_arrival(seq, payload, now)
+        elif payload:
+            self._send_ack(now)  # data after the peer's FIN can only be a retransmission
+        # 8. FIN
+        if flags & FIN:
+            self._fin_seq = seq_add(seq, len(payload))
+        if self._fin_seq is not None and self._fin_seq == self.rcvbuf.rcv_nxt and state in (
+                S.SYN_RECEIVED, S.ESTABLISHED, S.FIN_WAIT_1, S.FIN_WAIT_2):
+            self._fin_arrival(now)
+        elif flags & FIN and state in (S.CLOSE_WAIT, S.CLOSING, S.LAST_ACK):
+            self._send_ack(now)  # a retransmitted FIN: ACK it again
+        if self.state in _SENDING_STATES and (self.sndbuf or self._lost_bytes or self.fin_queued):
+            self._push(now)
+
+    def _syn_sent_arrival(self, seg: TCPSegment, now: int) -> None:
+        """RFC 9293 §3.10.7.3."""
+        flags = seg.flags
+        ack_ok = False
+        if flags & ACK:
+            ack = seg.ack
+            if seq_le(ack, self.iss) or seq_gt(ack, self.snd_nxt):
+                if not flags & RST:
+                    self._emit(ack, RST, b"", now, options=(), window=0)
+                return
+            ack_ok = True
+        if flags & RST:
+            if ack_ok:
+                self._fail(errno.ECONNREFUSED, "rcv RST", now)
+            return
+        if not flags & SYN:
+            return
+        self.irs = seg.seq
+        self.rcvbuf.rcv_nxt = seq_add(seg.seq, 1)
+        self._rcv_edge = self.rcvbuf.rcv_nxt
+        self._take_syn_options(seg)
+        if not self.ws_ok:
+            self.rcv_wscale = 0
+        self.last_rcv = now
+        if ack_ok:
+            self._init_window(seg)
+            self.snd_wl1 = seg.seq
+            self._handshake_acked(seg, now)
+            self._set_state(S.ESTABLISHED, "rcv SYN,ACK", now)
+            self.events |= EV_ESTABLISHED | EV_WRITABLE
+            if self.keepalive:
+                self.t_keepalive = now + self.settings.keepalive_time
+            # the third packet; data queued meanwhile leaves with it
+            self._send_ack(now)
+            self._push(now)
+        else:
+            # simultaneous open (RFC 9293 figure 8): SYN-ACK with our original ISS
+            self._init_window(seg)
+            self._set_state(S.SYN_RECEIVED, "rcv SYN", now)
+            self.rtx.clear()
+            self._max = 0
+            self._send_syn(now)
+
+    def _handshake_acked(self, seg: TCPSegment, now: int) -> None:
+        """The SYN is acknowledged: RTT sample (Karn: only if sent once), drop it from the queue."""
+        head = self.rtx.popleft() if self.rtx and self.rtx[0].flags & SYN else None
+        if head is not None and head.retransmits == 0:
+            self.rtt.sample(now - head.tx_time)
+        elif head is not None:
+            # Linux: a retransmitted SYN gives no sample, and the initial RTO after a lost SYN
+            # is 3 s (RFC 6298 §5.7, tcp_finish_connect -> TCP_TIMEOUT_FALLBACK)
+            self.rtt.initial_rto = max(self.rtt.initial_rto, 3_000_000_000)
+            self.rtt.backoff = 0
+        self._una = 1
+        self.t_rtx = None
+        self.retrans_stamp = None
+        self.snd_wnd = seg.window << self.snd_wscale if not seg.flags & SYN else seg.window
+        self.max_snd_wnd = max(self.max_snd_wnd, self.snd_wnd)
+
+    def _time_wait_arrival(self, seg: TCPSegment, now: int, tsval: int | None) -> None:
+        """TIME-WAIT (RFC 9293 §3.10.7.4, RFC 1337, RFC 6191): a retransmitted FIN is ACKed
+        again and restarts the 2 MSL timer; a new SYN with a higher sequence number (or newer
+        timestamp) may reopen the 4-tuple (the driver hands it to the listener)."""
+        flags = seg.flags
+        if flags & RST:
+            return  # RFC 1337: ignore RSTs in TIME-WAIT (Linux's default rfc1337=0 kills it; see docs)
+        if flags & SYN and not flags & ACK:
+            newer = seq_gt(seg.seq, self.rcvbuf.rcv_nxt) or (
+                tsval is not None and self.ts_recent and seq_gt(tsval, self.ts_recent))
+            if newer:
+                self.reopen_syn = True
+                self._set_state(S.CLOSED, "timeout", now)
+                return
+            self._send_ack(now)
+            return
+        if flags & FIN:
+            self.t_wait = now + self.settings.time_wait
+            self._send_ack(now)
+            return
+        if seg.payload or seg.seq != self.rcvbuf.rcv_nxt:
+            self._send_ack(now)
+
+    def _ack_processing(self, seg: TCPSegment, now: int, tsecr: int | None) -> bool:
+        """Step 5 for the synchronized states; False when the segment must be dropped."""
+        ack = seg.ack
+        una = self.snd_una
+        if seq_gt(ack, self.snd_nxt):
+            self._send_ack(now)  # acknowledges something not yet sent
+            return False
+        if seq_lt(ack, seq_add(una, -self.max_snd_wnd)) and self.max_snd_wnd:
+            self._send_ack(now)  # RFC 5961 §5.2: too old to be trusted
+            return False
+        acked = seq_sub(ack, una) if seq_gt(ack, una) else 0
+        seq = seg.seq
+        # window update (RFC 9293 §3.10.7.4, SND.WL1/WL2)
+        new_window = seg.window << self.snd_wscale
+        window_changed = False
+        if seq_lt(self.snd_wl1, seq) or (self.snd_wl1 == seq and seq_le(self.snd_wl2, ack)):
+            window_changed = new_window != self.snd_wnd
+            self.snd_wnd = new_window
+            self.snd_wl1, self.snd_wl2 = seq, ack
+            self.max_snd_wnd = max(self.max_snd_wnd, new_window)
+            if new_window:
+                self._persist_backoff = 0
+        sacked_new = self._sack_arrival(seg) if self.sack_ok and seg.options else 0
+        outstanding = self._max > self._una
+        if acked:
+            self._new_ack(acked, now, tsecr)
+        elif outstanding and (sacked_new or (not seg.payload and not seg.flags & (SYN | FIN) and not window_changed)):
+            self._dup_ack(now, sacked_new)
+        # state changes driven by the ACK of our FIN
+        if self.fin_queued and self._una == self._fin_off + 1:
+            state = self.state
+            if state is S.FIN_WAIT_1:
+                self._set_state(S.FIN_WAIT_2, "rcv ACK of FIN", now)
+                if self.orphaned:
+                    self.t_wait = now + self.settings.fin_timeout
+            elif state is S.CLOSING:
+                self._set_state(S.TIME_WAIT, "rcv ACK of FIN", now)
+            elif state is S.LAST_ACK:
+                self._set_state(S.CLOSED, "rcv ACK of FIN", now)
+                return False
+        if window_changed and self.snd_wnd and self.t_persist is not None:
+            self.t_persist = None
+        return True
+
+    def _new_ack(self, acked: int, now: int, tsecr: int | None) -> None:
+        """SND.UNA advances: clean the queue, sample the RTT, grow or settle the window."""
+        new_una = self._una + acked
+        rtt_sample: int | None = None
+        karn = False
+        rtx = self.rtx
+        while rtx and rtx[0].end <= new_una:
+            seg = rtx.popleft()
+            size = seg.end - seg.start
+            if seg.sacked:
+                self._sacked_bytes -= size
+            if seg.lost:
+                self._lost_bytes -= size
+            if seg.retrans_out:
+                self._retrans_bytes -= size
+            if seg.retransmits:
+                karn = True
+            elif rtt_sample is None:
+                rtt_sample = now - seg.tx_time  # the oldest segment sent once (Linux seq_rtt)
+        if rtx and rtx[0].start < new_una:
+            # a partial ACK of the head segment: trim it (Linux tcp_trim_head)
+            head = rtx[0]
+            cut = new_una - head.start
+            for flag, attr in ((head.sacked, "_sacked_bytes"), (head.lost, "_lost_bytes"),
+                               (head.retrans_out, "_retrans_bytes")):
+                if flag:
+                    setattr(self, attr, getattr(self, attr) - cut)
+            head.start = new_una
+        data_acked = min(new_una, self._fin_off if self.fin_queued else new_una) - max(self._una, self._buf_off)
+        if data_acked > 0:
+            self.sndbuf.acknowledge(data_acked)
+            self._buf_off += data_acked
+            self.events |= EV_WRITABLE
+        if karn and rtt_sample is None and tsecr:
+            rtt_sample = max(0, (self._tsval(now) - tsecr) & MASK) * MS  # RFC 7323 §4 (RTTM)
+            if rtt_sample > self.settings.rto_max:
+                rtt_sample = None
+        if rtt_sample is not None:
+            self.rtt.sample(rtt_sample)
+        if self._una == 0:
+            acked -= 1  # the SYN is not data: it does not grow the congestion window
+        self._una = new_una
+        self.retrans_stamp = None
+        self.dupacks = 0
+        self._snd_sml = max(self._snd_sml, self._una)
+        cc = self.cc
+        if self.ca_state == CA_OPEN:
+            cc.on_ack(acked, now, self.rtt.srtt)
+        elif self.ca_state == CA_LOSS:
+            cc.on_ack(acked, now, self.rtt.srtt)  # slow start again from the loss window
+            if self._una >= self.recover:
+                self.ca_state = CA_OPEN
+        elif self._una >= self.recover:
+            self.ca_state = CA_OPEN
+            self._reno_sacked = 0
+            cc.on_recovery_end()
+        elif self.ca_state == CA_RECOVERY:
+            if not cc.partial_ack_recovery:
+                self.ca_state = CA_OPEN  # Reno: any new ACK ends fast recovery
+                self._reno_sacked = 0
+                cc.on_recovery_end()
+            else:
+                # RFC 6582 §3.2 step 3: a partial ACK: the next hole is lost, resend it now
+                self._reno_sacked = max(0, self._reno_sacked - acked // max(1, self.mss))
+                if not self.sack_ok and rtx and not rtx[0].lost:
+                    rtx[0].lost = True
+                    self._lost_bytes += rtx[0].end - rtx[0].start
+                if self.sack_ok:
+                    self._mark_lost_sack()
+                self._retransmit_lost(now, force=True)
+        # the retransmission timer (RFC 6298 §5.2, §5.3)
+        self.t_rtx = now + self.rtt.rto if self._max > self._una else None
+
+    def _dup_ack(self, now: int, sacked_new: int) -> None:
+        """RFC 5681 §3.2 / RFC 6675 §5: count duplicates, enter fast recovery on the third (or
+        when SACK shows a segment lost)."""
+        self.dupacks += 1
+        if self.ca_state == CA_LOSS:
+            if self.sack_ok:
+                self._mark_lost_sack()
+            self._push(now)
+            return
+        if self.ca_state == CA_RECOVERY:
+            if not self.sack_ok:
+                self._reno_sacked += 1
+            else:
+                self._mark_lost_sack()
+            self._push(now)
+            return
+        lost = self._mark_lost_sack() if self.sack_ok else False
+        if self.dupacks >= 3 or lost:
+            # fast retransmit (RFC 5681 §3.2 step 2-4; RFC 6675 §5 step 4)
+            self.ca_state = CA_RECOVERY
+            self.recover = self._max
+            self.cc.on_congestion(self.flight, now)
+            self.cc.cwnd = max(self.cc.ssthresh, self.mss)
+            if not self.sack_ok:
+                self._reno_sacked = self.dupacks
+            head = self.rtx[0] if self.rtx else None
+            if head is not None and not head.lost and not head.sacked:
+                head.lost = True
+                self._lost_bytes += head.end - head.start
+            self._retransmit_lost(now, force=True)
+            self._push(now)
+
+    def _sack_arrival(self, seg: TCPSegment) -> int:
+        """Mark segments the SACK blocks cover (RFC 2018 §5); returns how many bytes were new."""
+        blocks: tuple[tuple[int, int], ...] = ()
+        for option in seg.options:
+            if type(option) is TCPOptionSACK:
+                blocks = option.blocks
+                break
+        if not blocks or not self.rtx:
+            return 0
+        una32 = self.snd_una
+        span = self._max - self._una
+        new = 0
+        for left, right in blocks:
+            lo, hi = seq_sub(left, una32), seq_sub(right, una32)
+            if lo >= hi or hi > span or lo >= span:
+                continue  # D-SACK below SND.UNA, or nonsense
+            lo += self._una
+            hi += self._una
+            for s in self.rtx:
+                if s.start >= hi:
+                    break
+                if s.sacked or s.start < lo or s.end > hi:
+                    continue
+                s.sacked = True
+                size = s.end - s.start
+                self._sacked_bytes += size
+                new += size
+                if s.lost:
+                    s.lost = False
+                    self._lost_bytes -= size
+                if s.retrans_out:
+                    s.retrans_out = False
+                    self._retrans_bytes -= size
+        return new
+
+    def _mark_lost_sack(self) -> bool:
+        """RFC 6675 §4 IsLost: a segment with DupThresh (3) segments' worth SACKed above it."""
+        threshold = 3 * self.mss
+        above = 0
+        marked = False
+        for s in reversed(self.rtx):
+            if s.sacked:
+                above += s.end - s.start
+            elif above >= threshold and not s.lost:
+                s.lost = True
+                self._lost_bytes += s.end - s.start
+                marked = True
+        return marked
+
+    def _data_arrival(self, seq: int, payload: bytes, now: int) -> None:
+        """Step 7: in-order data to the buffer, out-of-order kept, and the ACK policy."""
+        rcvbuf = self.rcvbuf
+        size = len(payload)
+        if size > self._rcv_mss:
+            self._rcv_mss = min(size, self.local_mss)
+        before = rcvbuf.rcv_nxt
+        in_order = seq == before
+        had_ooo = bool(rcvbuf._ooo)
+        added = rcvbuf.insert(seq, payload)
+        if added:
+            self.events |= EV_READABLE
+        if not in_order or had_ooo:
+            if not in_order and seq_gt(seq, before):
+                self._last_ooo = seq
+            self._send_ack(now)  # out of order, duplicate or filling a hole: ACK at once (RFC 5681 §4.2)
+            return
+        if not added:
+            self._send_ack(now)
+            return
+        self._rcv_unacked += added
+        if self._quick or self._rcv_unacked >= 2 * self._rcv_mss or self.rcv_wnd < self._rcv_mss:
+            self._send_ack(now)
+        elif self.t_delack is None:
+            self.t_delack = now + self.settings.delack_min
+
+    def _fin_arrival(self, now: int) -> None:
+        """Step 8 (RFC 9293 §3.10.7.4): the peer is done sending."""
+        self.rcvbuf.rcv_nxt = seq_add(self.rcvbuf.rcv_nxt, 1)
+        self._fin_seq = None
+        self.eof = True
+        self.events |= EV_EOF | EV_READABLE
+        self._send_ack(now)
+        state = self.state
+        if state in (S.SYN_RECEIVED, S.ESTABLISHED):
+            self._set_state(S.CLOSE_WAIT, "rcv FIN", now)
+        elif state is S.FIN_WAIT_1:
+            if self._una == self._fin_off + 1:
+                self._set_state(S.TIME_WAIT, "rcv FIN,ACK of FIN", now)
+            else:
+                self._set_state(S.CLOSING, "rcv FIN", now)
+        elif state is S.FIN_WAIT_2:
+            self._set_state(S.TIME_WAIT, "rcv FIN", now)
+
+    # --- timers --------------------------------------------------------------------------------
+
+    def on_timer(self, now: int) -> None:
+        """Run every timer whose deadline has come."""
+        if self.t_wait is not None and now >= self.t_wait:
+            self.t_wait = None
+            if self.state is S.TIME_WAIT or self.state is S.FIN_WAIT_2:
+                self._set_state(S.CLOSED, "timeout", now)
+                return
+        if self.t_delack is not None and now >= self.t_delack:
+            self.t_delack = None
+            if self.state in _DATA_IN_STATES or self.state is S.CLOSE_WAIT:
+                self._send_ack(now)
+        if self.t_rtx is not None and now >= self.t_rtx:
+            self.t_rtx = None
+            self._on_rto(now)
+        if self.t_persist is not None and now >= self.t_persist:
+            self.t_persist = None
+            self._on_persist(now)
+        if self.t_keepalive is not None and now >= self.t_keepalive:
+            self.t_keepalive = None
+            self._on_keepalive(now)
+
+    def _timed_out(self, now: int, boundary: int, rto_base: int) -> bool:
+        """Linux ``retransmits_timed_out``: the time the retries would take with backoff."""
+        if self.retrans_stamp is None:
+            return False
+        thresh = _ilog2(self.settings.rto_max // rto_base)
+        if boundary <= thresh:
+            timeout = ((2 << boundary) - 1) * rto_base
+        else:
+            timeout = ((2 << thresh) - 1) * rto_base + (boundary - thresh) * self.settings.rto_max
+        return now - self.retrans_stamp >= timeout
+
+    def _on_rto(self, now: int) -> None:
+        """The retransmission timer expired (RFC 6298 §5.4-5.7, RFC 5681 §3.1)."""
+        state = self.state
+        self.rto_expiries.append(now)
+        if state is S.SYN_SENT or (state is S.SYN_RECEIVED and not self.passive_open):
+            if self.retrans_stamp is None:
+                self.retrans_stamp = self._syn_time
+            if self._timed_out(now, self.settings.syn_retries, self.settings.rto_initial):
+                self._fail(self.soft_error or errno.ETIMEDOUT, "timeout", now)
+                return
+            self.rtt.on_timeout()
+            self._send_syn(now)
+            return
+        if state is S.SYN_RECEIVED:
+            if self._synack_retries >= self.settings.synack_retries:
+                self._set_state(S.CLOSED, "timeout", now)  # the request is dropped quietly
+                return
+            self._synack_retries += 1
+            self.rtt.on_timeout()
+            self._send_syn(now)
+            return
+        if state not in _SENDING_STATES or not self.rtx:
+            return
+        head = self.rtx[0]
+        if self.retrans_stamp is None:
+            self.retrans_stamp = head.tx_time
+        if self._timed_out(now, self.settings.retries2, self.settings.rto_min):
+            self._fail(self.soft_error or errno.ETIMEDOUT, "timeout", now)
+            return
+        # enter Loss: every segment not SACKed is presumed lost, slow start from one segment
+        if self.ca_state != CA_LOSS or self._una >= self.recover:
+            self.cc.on_timeout(self.flight, now)
+        else:
+            self.cc.cwnd = self.mss
+        self.ca_state = CA_LOSS
+        self.recover = self._max
+        self.dupacks = 0
+        self._reno_sacked = 0
+        for s in self.rtx:
+            if s.retrans_out:
+                s.retrans_out = False
+            if not s.sacked and not s.lost:
+                s.lost = True
+        self._retrans_bytes = 0
+        self._lost_bytes = sum(s.end - s.start for s in self.rtx if s.lost)
+        self.rtt.on_timeout()
+        self._retransmit_lost(now, force=True)
+        self.t_rtx = now + self.rtt.rto
+
+    def _on_persist(self, now: int) -> None:
+        """A zero-window probe (RFC 9293 §3.8.6.1; Linux ``tcp_xmit_probe_skb``: SND.UNA - 1)."""
+        if self.state not in _SENDING_STATES:
+            return
+        if self.snd_wnd:
+            self._push(now, force=True)  # a window too small for SWS avoidance: use it anyway
+            return
+        self._emit(seq_add(self.snd_una, -1), ACK, b"", now)
+        self._persist_backoff = min(self._persist_backoff + 1, 16)
+        self.t_persist = now + self._persist_interval()
+
+    def _on_keepalive(self, now: int) -> None:
+        """RFC 1122 §4.2.3.6 with Linux's timing: probes after ``keepalive_time`` idle, every
+        ``keepalive_intvl``, and after ``keepalive_probes`` unanswered an RST and ETIMEDOUT."""
+        if not self.keepalive or self.state not in (S.ESTABLISHED, S.CLOSE_WAIT, S.FIN_WAIT_2):
+            return
+        settings = self.settings
+        idle = now - self.last_rcv
+        if self._max > self._una or len(self.sndbuf) > 0:
+            self.t_keepalive = now + settings.keepalive_time
+            return
+        if idle < settings.keepalive_time and self._keepalive_probes == 0:
+            self.t_keepalive = self.last_rcv + settings.keepalive_time
+            return
+        if self._keepalive_probes >= settings.keepalive_probes:
+            self._emit(self.snd_nxt, RST | ACK, b"", now)
+            self._fail(self.soft_error or errno.ETIMEDOUT, "timeout", now)
+            return
+        self._emit(seq_add(self.snd_una, -1), ACK, b"", now)
+        self._keepalive_probes += 1
+        self.t_keepalive = now + settings.keepalive_intvl
+
+    def set_keepalive(self, on: bool, now: int) -> None:
+        self.keepalive = on
+        if on and self.state.synchronized:
+            self.t_keepalive = self.last_rcv + self.settings.keepalive_time
+        elif not on:
+            self.t_keepalive = None

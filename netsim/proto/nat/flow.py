@@ -1,0 +1,106 @@
+"""The values the NAT table speaks in: 5-tuples, drops, directions and port-forward rules."""
+
+from __future__ import annotations
+
+import enum
+from ipaddress import IPv4Address, IPv4Network
+from typing import Any
+
+import attrs
+
+ICMP = 1
+TCP = 6
+UDP = 17
+PROTOCOL_NAMES = {ICMP: "icmp", TCP: "tcp", UDP: "udp"}
+PROTOCOL_NUMBERS = {name: number for number, name in PROTOCOL_NAMES.items()}
+
+
+@attrs.frozen
+class FlowTuple:
+    """A packet's 5-tuple.  For ICMP echo request/reply, ``sport`` and ``dport`` are both the
+    echo identifier (RFC 5508 §3.1 treats it as the query's port).
+
+    Not validated here: it is built per packet from fields the wire layer has decoded.
+    """
+
+    protocol: int
+    src: IPv4Address
+    sport: int
+    dst: IPv4Address
+    dport: int
+
+    def reply(self) -> FlowTuple:
+        """The tuple of a packet going the other way."""
+        return FlowTuple(self.protocol, self.dst, self.dport, self.src, self.sport)
+
+    def sort_key(self) -> tuple[int, int, int, int, int]:
+        """An order that does not depend on hashing: protocol, then addresses and ports as ints."""
+        return (self.protocol, int(self.src), self.sport, int(self.dst), self.dport)
+
+    def __str__(self) -> str:
+        name = PROTOCOL_NAMES.get(self.protocol, str(self.protocol))
+        return f"{name} {self.src}:{self.sport} -> {self.dst}:{self.dport}"
+
+
+def flow(protocol: str | int, src: str | IPv4Address, sport: int, dst: str | IPv4Address, dport: int) -> FlowTuple:
+    """``flow("udp", "192.168.1.10", 5000, "198.51.100.1", 53)``: a FlowTuple from friendly values."""
+    number = PROTOCOL_NUMBERS[protocol] if isinstance(protocol, str) else protocol
+    return FlowTuple(number, IPv4Address(src), sport, IPv4Address(dst), dport)
+
+
+def icmp_echo(src: str | IPv4Address, dst: str | IPv4Address, identifier: int) -> FlowTuple:
+    """The tuple of an ICMP echo request or reply with that identifier."""
+    return flow(ICMP, src, identifier, dst, identifier)
+
+
+@attrs.frozen
+class Drop:
+    """The table refuses a packet; ``reason`` is also the key counted in ``NatTable.drops``."""
+
+    reason: str
+
+
+class Direction(enum.Enum):
+    """Which way a packet crosses the NAT."""
+
+    OUTBOUND = "outbound"  # from the inside network towards an outside address
+    INBOUND = "inbound"  # arriving at one of the NAT's outside addresses
+
+
+def _proto(_inst: Any, _attribute: Any, value: Any) -> None:
+    if value not in (TCP, UDP):
+        raise ValueError(f"a port forward is for TCP (6) or UDP (17), got {value!r}")
+
+
+def _port(_inst: Any, attribute: Any, value: Any) -> None:
+    if type(value) is not int or not 1 <= value <= 65535:
+        raise ValueError(f"{attribute.name} must be a port number in 1..65535, got {value!r}")
+
+
+def _addr(value: Any) -> Any:
+    return IPv4Address(value) if isinstance(value, str) else value
+
+
+def _opt_addr(value: Any) -> Any:
+    return None if value is None else _addr(value)
+
+
+@attrs.frozen
+class PortForward:
+    """DNAT: ``iptables -t nat -A PREROUTING -p udp [-d outside_addr] --dport outside_port -j DNAT
+    --to inside_addr:inside_port``.  ``outside_addr`` None means every outside address."""
+
+    protocol: int = attrs.field(validator=_proto)
+    outside_addr: IPv4Address | None = attrs.field(converter=_opt_addr)
+    outside_port: int = attrs.field(validator=_port)
+    inside_addr: IPv4Address = attrs.field(converter=_addr)
+    inside_port: int = attrs.field(validator=_port)
+
+
+def _network(value: Any) -> IPv4Network:
+    return value if isinstance(value, IPv4Network) else IPv4Network(value)
+
+
+def networks(values: Any) -> tuple[IPv4Network, ...]:
+    """Exempt prefixes given as strings or networks, as a tuple."""
+    return tuple(_network(v) for v in values)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import json
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -23,6 +24,46 @@ def _frames(args: argparse.Namespace) -> int:
     return 0
 
 
+def _load(path: str) -> object:
+    """The scenario in ``path``, or None after printing every problem to stderr."""
+    from netsim.scenario import ScenarioError, load_scenario
+
+    try:
+        return load_scenario(path)
+    except ScenarioError as exc:
+        for problem in exc.problems:
+            print(problem, file=sys.stderr)
+        return None
+
+
+def _validate(args: argparse.Namespace) -> int:
+    from netsim.scenario import Scenario
+
+    scenario = _load(args.file)
+    if not isinstance(scenario, Scenario):
+        return 2
+    print(f"{args.file}: ok ({len(scenario.nodes)} nodes, {len(scenario.links)} links)")
+    return 0
+
+
+def _schema(_args: argparse.Namespace) -> int:
+    from netsim.scenario import scenario_json_schema
+
+    print(json.dumps(scenario_json_schema(), indent=2, ensure_ascii=False))
+    return 0
+
+
+def _show(args: argparse.Namespace) -> int:
+    from netsim.scenario import Scenario
+    from netsim.scenario.show import show
+
+    scenario = _load(args.file)
+    if not isinstance(scenario, Scenario):
+        return 2
+    sys.stdout.write(show(scenario))
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="netsim",
@@ -39,6 +80,22 @@ def build_parser() -> argparse.ArgumentParser:
     frames.add_argument("out", help="the capture file to write (e.g. frames.pcap)")
     frames.add_argument("--pcapng", action="store_true", help="write pcapng instead of classic pcap")
     frames.set_defaults(handler=_frames)
+    validate = commands.add_parser(
+        "validate", help="check a scenario file and report every problem in it",
+        description="Load and check a scenario file. Prints 'FILE: ok (N nodes, M links)', or every "
+        "problem, one per line as FILE:LINE: PATH: MESSAGE, and exits with status 2.")
+    validate.add_argument("file", help="the scenario file (TOML)")
+    validate.set_defaults(handler=_validate)
+    schema = commands.add_parser(
+        "schema", help="print the JSON Schema of scenario files",
+        description="Print the JSON Schema (draft 2020-12) of scenario files, generated from the format's classes.")
+    schema.set_defaults(handler=_schema)
+    show = commands.add_parser(
+        "show", help="print the topology of a scenario file",
+        description="Print a scenario's nodes with their interfaces, addresses and routes, its links with "
+        "their parameters, its captures and apps. A bad file exits with status 2 and its problems.")
+    show.add_argument("file", help="the scenario file (TOML)")
+    show.set_defaults(handler=_show)
     return parser
 
 

@@ -28,8 +28,9 @@ IPNetwork = IPv4Network | IPv6Network
 #: Route kinds and what ``ip route`` prints for them: a "connected" route is the prefix route
 #: the kernel adds with an address (``proto kernel scope link``); "static" and "default" are
 #: added by the administrator (``proto boot``, which ``ip route`` does not print); "local" is
-#: an entry of the local table (our own address), which the host may build on the fly.
-ROUTE_KINDS = ("connected", "static", "default", "local")
+#: an entry of the local table (our own address), which the host may build on the fly;
+#: "blackhole" discards silently (``ip route add blackhole PREFIX``).
+ROUTE_KINDS = ("connected", "static", "default", "local", "blackhole")
 
 # the lookup cache is cleared when it reaches this many destinations
 _CACHE_LIMIT = 4096
@@ -100,6 +101,8 @@ class Route:
         words: list[str] = []
         if self.kind == "local":
             words += ["local", str(prefix.network_address) if prefix.prefixlen == prefix.max_prefixlen else str(prefix)]
+        elif self.kind == "blackhole":
+            return f"blackhole {prefix}" + (f" metric {self.metric}" if self.metric or prefix.version == 6 else "")
         else:
             words.append("default" if prefix.prefixlen == 0 else str(prefix))
         if self.gateway is not None:

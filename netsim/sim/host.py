@@ -13,7 +13,7 @@ from __future__ import annotations
 import errno
 from functools import partial
 from ipaddress import IPv4Address, IPv4Interface, IPv4Network, ip_interface, ip_network
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Literal, overload
 
 from netsim.errors import WireError
 from netsim.proto.arp_cache import NeighborCache
@@ -41,6 +41,7 @@ from netsim.wire.udp import UDPDatagram
 
 if TYPE_CHECKING:
     from netsim.sim.network import Network
+    from netsim.sim.tcp import TCPSocket
 
 BROADCAST = IPv4Address("255.255.255.255")
 ANY = IPv4Address("0.0.0.0")
@@ -164,6 +165,12 @@ class Host(Node):
         self.routes.add(route)
         return route
 
+    def add_blackhole(self, prefix: str, *, metric: int = 0) -> Route:
+        """``ip route add blackhole PREFIX``: matching packets vanish without an ICMP error."""
+        route = Route(prefix=ip_network(prefix), interface="lo", metric=metric, kind="blackhole")
+        self.routes.add(route)
+        return route
+
     def join_multicast(self, iface: str, group: str) -> None:
         """Join an IPv4 multicast group on ``iface`` (IP_ADD_MEMBERSHIP): accept its datagrams and
         the MAC it maps to, 01:00:5e + the low 23 bits of the group (RFC 1112 §6.4).  No IGMP is
@@ -180,7 +187,16 @@ class Host(Node):
 
     # --- the socket API -----------------------------------------------------------------------
 
-    def socket(self, kind: str = "udp", *, privileged: bool = True) -> Socket:
+    @overload
+    def socket(self, kind: Literal["tcp"], *, privileged: bool = True) -> TCPSocket: ...
+
+    @overload
+    def socket(self, kind: Literal["udp", "icmp"] = "udp", *, privileged: bool = True) -> Socket: ...
+
+    @overload
+    def socket(self, kind: str, *, privileged: bool = True) -> Socket | TCPSocket: ...
+
+    def socket(self, kind: str = "udp", *, privileged: bool = True) -> Socket | TCPSocket:
         """A new socket: ``"tcp"``, ``"udp"`` or ``"icmp"`` (a ping socket).
 
         ``privileged=False`` models a process without CAP_NET_BIND_SERVICE: binding a port below
@@ -191,9 +207,12 @@ class Host(Node):
         elif kind == "icmp":
             sock = ICMPSocket(self)
         elif kind == "tcp":
-            from netsim.sim.tcp import TCPSocket
+            from netsim.sim.tcp import TCPSocket as _TCPSocket
 
-            sock = TCPSocket(self)  # type: ignore[assignment]
+            tcp_sock = _TCPSocket(self)
+            tcp_sock.privileged = privileged
+            self.syscall("socket", tcp_sock.fd if tcp_sock.fd is not None else -1, tcp_sock.fd, kind=kind)
+            return tcp_sock
         else:
             self.syscall("socket", -1, "EPROTONOSUPPORT", kind=kind)
             raise error(errno.EPROTONOSUPPORT)
@@ -482,6 +501,9 @@ class Host(Node):
             iface.drop("no-route", size)
             self.icmp_error(packet, ICMPv4DestUnreachable(0))  # net unreachable
             return
+        if route.kind == "blackhole":
+            iface.drop("blackhole", size)
+            return
         out = self.interfaces[route.interface]
         forwarded = packet.forwarded()
         if size > out.mtu and packet.dont_fragment:
@@ -503,6 +525,8 @@ class Host(Node):
         route = self.route_to(dst)
         if route is None:
             return errno.ENETUNREACH
+        if route.kind == "blackhole":
+            return errno.EINVAL  # what Linux's sendmsg says for a blackhole route
         out = self.interfaces[route.interface]
         size = 20 + _encoded_length(payload)
         mtu = out.mtu if probe else self.path_mtu(dst, out)

@@ -34,7 +34,7 @@ from netsim.wire.icmpv4 import (
     ICMPv4TimeExceeded,
     quote_datagram,
 )
-from netsim.wire.ipv4 import IPv4Packet
+from netsim.wire.ipv4 import IPv4Packet, _make_packet
 from netsim.wire.mac import MACAddress
 from netsim.wire.tcp import TCPSegment
 from netsim.wire.udp import UDPDatagram
@@ -536,8 +536,11 @@ class Host(Node):
             df = size <= mtu and not (entry is not None and entry.locked)
         if df and size > mtu:
             return errno.EMSGSIZE
-        packet = IPv4Packet(src=src, dst=dst, protocol=protocol, payload=payload, ttl=self.ttl if ttl is None else ttl,
-                            identification=self._next_id(), flags=2 if df else 0)
+        if ttl is not None and not 1 <= ttl <= 255:
+            raise ValueError(f"ttl must be 1..255, got {ttl}")
+        # the trusted constructor: addresses are ours or parsed, the rest in range by construction
+        packet = _make_packet(src, dst, protocol, payload, self.ttl if ttl is None else ttl, self._next_id(),
+                              2 if df else 0, 0, 0, 0, b"", None)
         self._output(packet, route, out, mtu)
         return 0
 

@@ -416,7 +416,7 @@ class TCPSocket:
         self._connect_waiter: simpy.Event | None = None
         self._accept_waiters: deque[simpy.Event] = deque()
         self._recv_waiters: deque[tuple[simpy.Event, int]] = deque()
-        self._send_waiters: deque[tuple[simpy.Event, bytes, int, bool]] = deque()
+        self._send_waiters: deque[tuple[simpy.Event, memoryview, int, bool]] = deque()
         self._timer_at: int | None = None
 
     def __repr__(self) -> str:
@@ -501,12 +501,7 @@ class TCPSocket:
             return
         host = self.host
         if conn.outbox:
-            assert self.local_ip is not None and self.remote is not None
-            src, dst = self.local_ip, self.remote[0]
-            for seg in conn.take_outbox():
-                code = host.send_ip(src, dst, 6, seg, df=True)
-                if code:
-                    self.layer.count(f"output-{errno.errorcode.get(code, code)}")
+            self._transmit(conn)
         events, conn.events = conn.events, 0
         if events:
             self._on_events(events)
@@ -522,6 +517,24 @@ class TCPSocket:
             self._timer_at = deadline
             timeout = self.env.timeout(max(0, deadline - host.network.now))
             timeout.callbacks.append(partial(self._on_timer, deadline))
+
+    def _transmit(self, conn: TCPConnection) -> None:
+        """Hand the engine's segments to IP (DF set: TCP does its own PMTUD, RFC 1191)."""
+        assert self.local_ip is not None and self.remote is not None
+        src, dst = self.local_ip, self.remote[0]
+        send_ip = self.host.send_ip
+        counters = self.layer.counters
+        data = 0
+        segments = conn.take_outbox()
+        for seg in segments:
+            if seg.payload:
+                data += 1
+            code = send_ip(src, dst, 6, seg, df=True)
+            if code:
+                self.layer.count(f"output-{errno.errorcode.get(code, code)}")
+        counters["segments-sent"] = counters.get("segments-sent", 0) + len(segments)
+        if data:
+            counters["data-segments-sent"] = counters.get("data-segments-sent", 0) + data
 
     def _on_timer(self, at: int, _event: Any) -> None:
         if self._timer_at != at or self.conn is None:
@@ -762,7 +775,7 @@ class TCPSocket:
         if not isinstance(data, bytes | bytearray | memoryview):
             raise TypeError(f"{call}() needs bytes, got {type(data).__name__}")
         event = self.env.event()
-        self._send_waiters.append((event, bytes(data), 0, all_of_it))
+        self._send_waiters.append((event, memoryview(bytes(data)), 0, all_of_it))
         self._serve_senders()
         if not event.triggered:
             self._expire_later(event, self._send_waiters, call)
@@ -808,9 +821,7 @@ class TCPSocket:
     def _flush_output(self) -> None:
         conn = self.conn
         if conn is not None and conn.outbox:
-            assert self.local_ip is not None and self.remote is not None
-            for seg in conn.take_outbox():
-                self.host.send_ip(self.local_ip, self.remote[0], 6, seg, df=True)
+            self._transmit(conn)
         if conn is not None:
             deadline = conn.next_deadline()
             if deadline is not None and (self._timer_at is None or deadline < self._timer_at):

@@ -18,6 +18,13 @@ if TYPE_CHECKING:
     from netsim.sim.tcp import TCPSocket
 
 Process = Generator[Any, Any, Any]
+_PATTERN = bytes(range(251))
+
+
+def pattern(size: int) -> bytes:
+    """``size`` bytes of a 251-periodic pattern (a prime period, so a shifted or repeated
+    segment never lines up with the right bytes by accident)."""
+    return (_PATTERN * (size // 251 + 1))[:size]
 
 
 def _errno_name(exc: OSError) -> str:
@@ -125,7 +132,7 @@ def tcp_client(host: Host, address: tuple[str, int], *, message: bytes | None = 
     ns before closing.
     """
     env = host.network.env
-    payload = message if message is not None else bytes(i % 251 for i in range(size or 0))
+    payload = message if message is not None else pattern(size or 0)
     wire = len(payload).to_bytes(4, "big") + payload if framed else payload
     sock = host.socket("tcp")
     local = peer = None
@@ -195,7 +202,7 @@ def bulk_send(host: Host, address: tuple[str, int], size: int, *, chunk: int = 1
     :class:`ClientResult` (``finished_at`` is when the last byte was queued and close() called)."""
     env = host.network.env
     sock = host.socket("tcp")
-    block = bytes(i % 251 for i in range(chunk))
+    block = pattern(chunk)
     sent = 0
     local = peer = None
     connected_at = None

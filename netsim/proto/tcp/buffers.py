@@ -30,7 +30,7 @@ class SendBuffer:
     def free(self) -> int:
         return max(0, self.capacity - len(self._data))
 
-    def write(self, data: bytes) -> int:
+    def write(self, data: bytes | memoryview) -> int:
         """Append as much of ``data`` as fits; returns how many bytes were taken."""
         taken = min(len(data), self.free)
         self._data += data[:taken]

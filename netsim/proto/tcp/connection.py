@@ -341,7 +341,7 @@ class TCPConnection:
 
     # --- user calls (RFC 9293 §3.10.1-3.10.6) -----------------------------------------------
 
-    def send(self, data: bytes, now: int) -> int:
+    def send(self, data: bytes | memoryview, now: int) -> int:
         """Queue what fits in the send buffer; returns how many bytes were taken."""
         if self.fin_queued or self.state not in (S.ESTABLISHED, S.CLOSE_WAIT, S.SYN_SENT, S.SYN_RECEIVED):
             return 0
@@ -483,8 +483,11 @@ class TCPConnection:
             self._rcv_edge = edge
         window = seq_sub(edge, rcv_nxt) if seq_gt(edge, rcv_nxt) else 0
         field = window >> self.rcv_wscale
-        if (window & ((1 << self.rcv_wscale) - 1)) and field < 65535:
-            field += 1  # round up so the scaled window still covers the edge promised
+        if ((window & ((1 << self.rcv_wscale) - 1)) and field < 65535
+                and (field + 1) << self.rcv_wscale <= self.rcvbuf.capacity - self.rcvbuf.readable):
+            # round up so the scaled window still covers the edge promised, when the buffer
+            # can hold it (else the edge would creep past the buffer: never zero, never taken)
+            field += 1
             self._rcv_edge = seq_add(rcv_nxt, field << self.rcv_wscale)
         return min(field, 65535)
 
@@ -649,24 +652,29 @@ class TCPConnection:
     def _retransmit_lost(self, now: int, force: bool = False) -> None:
         """Resend segments marked lost and not yet resent in this episode, cwnd permitting
         (RFC 6675 §5 (C.1); ``force``: the first retransmission of fast retransmit/RTO)."""
-        for seg in self.rtx:
+        pending = list(self.rtx)  # a snapshot: _split inserts into the queue
+        pending.reverse()
+        while pending:
+            seg = pending.pop()
             if not force and self.pipe >= self.cc.cwnd:
                 break
             if not seg.lost or seg.retrans_out or seg.sacked:
                 continue
             if seg.end - seg.start - (1 if seg.flags & (FIN | SYN) else 0) > self.mss:
-                self._split(seg)
+                pending.append(self._split(seg))
             self._retransmit(seg, now)
             force = False
 
-    def _split(self, seg: SentSegment) -> None:
-        """Cut a queued segment to the (lowered) MSS, keeping its marks on both parts."""
+    def _split(self, seg: SentSegment) -> SentSegment:
+        """Cut a queued segment to the (lowered) MSS, keeping its marks on both parts; returns
+        the tail."""
         index = self.rtx.index(seg)
         cut = seg.start + self.mss
         tail = SentSegment(cut, seg.end, seg.flags & FIN, seg.tx_time)
         tail.retransmits, tail.lost = seg.retransmits, seg.lost
         seg.end, seg.flags = cut, seg.flags & ~FIN
         self.rtx.insert(index + 1, tail)
+        return tail
 
     def _retransmit(self, seg: SentSegment, now: int) -> None:
         if seg.flags & SYN:

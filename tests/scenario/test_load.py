@@ -22,6 +22,8 @@ from netsim.scenario import (
 )
 from netsim.scenario.lines import SourceIndex, parse_path
 from netsim.scenario.model import NODE_KINDS
+from netsim.sim.network import Network
+from netsim.sim.node import Node
 
 DATA = Path(__file__).parent / "data"
 EXAMPLES = sorted(DATA.glob("*.toml"))
@@ -377,10 +379,10 @@ def hub_kind() -> Iterator[type[NodeSpec]]:
             if self.name.startswith("x"):
                 yield "name", "hub names may not start with x"
 
-        def build(self, network: object) -> object:
+        def build(self, network: Network) -> Node:
             from netsim.sim.switch import Switch
 
-            return Switch(network, self.name, ports=[f"h{i}" for i in range(1, self.ports + 1)])  # type: ignore[arg-type]
+            return Switch(network, self.name, ports=[f"h{i}" for i in range(1, self.ports + 1)])
 
     register_node_kind("hub", "hubs", "repeaters")(HubSpec)
     try:

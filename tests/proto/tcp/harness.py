@@ -16,6 +16,7 @@ from typing import Any
 from netsim.errors import WireError
 from netsim.proto.tcp.connection import TCPConnection
 from netsim.proto.tcp.settings import MS, TCPSettings
+from netsim.proto.tcp.states import TCPState
 from netsim.wire.checksum import pseudo_header_sum
 from netsim.wire.tcp import TCPSegment
 from netsim.wire.tcp import _decode as decode_tcp
@@ -30,6 +31,9 @@ class Wire:
         self.rng = random.Random(seed)
         self.rate_bps = rate_bps
         self.busy_until = {0: 0, 1: 0}
+        #: drop_if(side, seg) -> True drops that transmission (side 0: A -> B, 1: B -> A)
+        self.drop_if: Callable[[int, TCPSegment], bool] | None = None
+        self.dropped = 0
 
 
 class Pair:
@@ -49,7 +53,10 @@ class Pair:
         self.trace = trace
         self.corrupted_dropped = 0
         self.b_kwargs: dict[str, Any] = {}
+        self.b_iss = 500_000
         self._armed: dict[int, int] = {}
+        #: called after every event (before the outboxes are flushed): applications live here
+        self.hooks: list[Callable[[], None]] = []
 
     # --- the event loop -----------------------------------------------------------------------
 
@@ -62,6 +69,8 @@ class Pair:
             when, _, action = heapq.heappop(self._heap)
             self.now = when
             action()
+            for hook in self.hooks:
+                hook()
             self.flush()
             if stop is not None and stop():
                 return
@@ -69,8 +78,8 @@ class Pair:
 
     # --- plumbing -------------------------------------------------------------------------------
 
-    def connect(self, **kwargs: Any) -> TCPConnection:
-        self.a = TCPConnection.active(40000, 9000, settings=self.settings_a, iss=1000, now=self.now, **kwargs)
+    def connect(self, iss: int = 1000, **kwargs: Any) -> TCPConnection:
+        self.a = TCPConnection.active(40000, 9000, settings=self.settings_a, iss=iss, now=self.now, **kwargs)
         self.flush()
         return self.a
 
@@ -111,6 +120,9 @@ class Pair:
             start = max(start, wire.busy_until[side])
             wire.busy_until[side] = start + (len(data) + 58) * 8 * 1_000_000_000 // wire.rate_bps
             start = wire.busy_until[side]
+        if wire.drop_if is not None and wire.drop_if(side, seg):
+            wire.dropped += 1
+            return
         if rng.random() < wire.loss:
             return
         copies = 2 if rng.random() < wire.duplicate else 1
@@ -134,9 +146,54 @@ class Pair:
             return
         if side == 1 and self.b is None:
             if seg.flags == 0x02:
-                self.b = TCPConnection.passive(seg, settings=self.settings_b, iss=500_000, now=self.now,
+                self.b = TCPConnection.passive(seg, settings=self.settings_b, iss=self.b_iss, now=self.now,
                                                **self.b_kwargs)
             return
         conn = self.a if side == 0 else self.b
         if conn is not None:
             conn.segment_arrives(seg, self.now)
+
+
+class App:
+    """An application on one endpoint: writes ``data`` in ``chunks``-sized writes as the send
+    buffer allows, shuts down its side when done (``close_after``), and reads everything."""
+
+    def __init__(self, pair: Pair, side: str, data: bytes = b"", *, chunks: tuple[int, ...] = (65536,),
+                 read_size: int = 1 << 20, shutdown: bool = True, read: bool = True) -> None:
+        self.pair, self.side, self.data, self.chunks = pair, side, data, chunks
+        self.read_size, self.do_shutdown, self.do_read = read_size, shutdown, read
+        self.written = 0
+        self.writes = 0
+        self.got = bytearray()
+        self.shut = False
+        pair.hooks.append(self.step)
+        pair.at(pair.now, lambda: None)  # run the hooks now, not at the next event
+
+    @property
+    def conn(self) -> TCPConnection | None:
+        return self.pair.a if self.side == "a" else self.pair.b
+
+    @property
+    def done_reading(self) -> bool:
+        conn = self.conn
+        return conn is not None and conn.eof and conn.recv_q == 0
+
+    def step(self) -> None:
+        conn = self.conn
+        if conn is None:
+            return
+        now = self.pair.now
+        if conn.state in (TCPState.ESTABLISHED, TCPState.CLOSE_WAIT):
+            while self.written < len(self.data):
+                size = self.chunks[self.writes % len(self.chunks)]
+                taken = conn.send(self.data[self.written:self.written + size], now)
+                if not taken:
+                    break
+                self.written += taken
+                self.writes += 1
+            if self.written == len(self.data) and self.do_shutdown and not self.shut:
+                self.shut = True
+                conn.shutdown(now)
+        if self.do_read:
+            while conn.recv_q:
+                self.got += conn.recv(self.read_size, now)

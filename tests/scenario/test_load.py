@@ -21,7 +21,7 @@ from netsim.scenario import (
     register_node_kind,
 )
 from netsim.scenario.lines import SourceIndex, parse_path
-from netsim.scenario.model import NODE_KINDS
+from netsim.scenario.model import NODE_KINDS, Duration
 from netsim.sim.network import Network
 from netsim.sim.node import Node
 
@@ -416,3 +416,27 @@ def test_registering_a_taken_section_fails() -> None:
         register_node_kind("other-host", "hosts", "no")(HostSpec)
     with pytest.raises(TypeError):
         register_node_kind("thing", "things", "no")(int)  # type: ignore[type-var]
+
+
+@attrs.frozen(kw_only=True)
+class _Action:
+    """``[[timeline]]``: one action (a stand-in for the real timeline)."""
+
+    at: Duration = attrs.field(metadata=meta("when"))
+    do: str = attrs.field(metadata=meta("what"))
+
+
+def test_a_registered_section_is_structured_and_checked() -> None:
+    from netsim.scenario import register_section, scenario_json_schema
+    from netsim.scenario.model import SECTIONS
+
+    register_section("timeline", tuple[_Action, ...], "actions in time order", tuple)
+    try:
+        scenario = load_scenario_text('[[timeline]]\nat = "1s"\ndo = "x"\n')
+        assert scenario.sections["timeline"] == (_Action(at=Duration("1s"), do="x"),)
+        assert load_scenario_text("").sections["timeline"] == ()
+        found = by_path('[[timeline]]\nat = "1 parsec"\ndo = "x"\nwhen = 1\n')
+        assert set(found) == {"timeline[0].at", "timeline[0].when"}
+        assert scenario_json_schema()["properties"]["timeline"]["items"] == {"$ref": "#/$defs/_Action"}
+    finally:
+        del SECTIONS["timeline"]

@@ -24,7 +24,11 @@ SCRIPT = textwrap.dedent(
         client = h1.socket("udp")
         for index in range(20):
             client.sendto(bytes([index]) * 700, ("10.0.2.20", 9000))
-        net.run()
+        from netsim.sim.tcp_apps import tcp_client, tcp_echo_server
+        net.process(tcp_echo_server(h2, 7000, framed=True))
+        for _ in range(3):  # ISNs, ports, timestamps, retransmissions over a lossy path
+            net.process(tcp_client(h1, ("10.0.2.20", 7000), size=40_000, framed=True))
+        net.run("300s")
         return net
 
     if __name__ == "__main__":

@@ -373,13 +373,13 @@ class TCPLayer:
     def sockets(self) -> list[TCPSocket]:
         """Every TCP socket of the host: listeners, connections (including orphans in TIME-WAIT)
         and SYN-RECV entries, in a stable order."""
-        seen: dict[int, TCPSocket] = {}
+        seen: dict[tuple[Any, ...], TCPSocket] = {}
         for holders in self.ports.values():
             for sock in holders:
-                seen[id(sock)] = sock
+                seen[sock.sort_key()] = sock
         for sock in self.connections.values():
-            seen[id(sock)] = sock
-        return sorted(seen.values(), key=lambda s: s.sort_key())
+            seen[sock.sort_key()] = sock
+        return [seen[key] for key in sorted(seen)]
 
 
 class TCPSocket:

@@ -957,8 +957,10 @@ class TCPConnection:
                 self._retrans_bytes -= size
             if seg.retransmits:
                 karn = True
-            elif rtt_sample is None:
-                rtt_sample = now - seg.tx_time  # the oldest segment sent once (Linux seq_rtt)
+            elif rtt_sample is None and not seg.sacked:
+                # the oldest segment sent once and not already SACKed (Linux seq_rtt: a SACKed
+                # segment's time is its SACK's, not this ACK's)
+                rtt_sample = now - seg.tx_time
         if rtx and rtx[0].start < new_una:
             # a partial ACK of the head segment: trim it (Linux tcp_trim_head)
             head = rtx[0]
@@ -973,7 +975,9 @@ class TCPConnection:
             self.sndbuf.acknowledge(data_acked)
             self._buf_off += data_acked
             self.events |= EV_WRITABLE
-        if karn and rtt_sample is None and tsecr:
+        if karn:
+            rtt_sample = None  # Karn / Linux FLAG_RETRANS_DATA_ACKED: no sequence-based sample
+        if karn and tsecr:
             rtt_sample = max(0, (self._tsval(now) - tsecr) & MASK) * MS  # RFC 7323 §4 (RTTM)
             if rtt_sample > self.settings.rto_max:
                 rtt_sample = None

@@ -572,6 +572,25 @@ def test_fast_retransmit_after_three_dupacks(congestion: str, ssthresh: int) -> 
     assert conn.rto_expiries == []
 
 
+def test_rtt_is_not_sampled_from_segments_sacked_long_before_the_cumulative_ack() -> None:
+    """Linux's seq_rtt skips SACKed segments, and no sequence-based sample is taken when a
+    retransmitted segment is acknowledged (Karn's rule, RFC 6298 §3)."""
+    sack = (TCPOptionMSS(1000), TCPOptionNOP(), TCPOptionNOP(), TCPOptionSACKPermitted())
+    conn = active_established(peer_options=sack, congestion="newreno")
+    srtt = conn.rtt.srtt
+    conn.send(bytes(5000), 20 * MS)
+    out = conn.take_outbox()
+    una = conn.snd_una
+    for i in range(3):  # segments 2..4 arrive, 1 was lost: SACKs, then fast retransmit
+        block = TCPOptionSACK(((out[1].seq, out[2 + i].seq + 1000),))
+        conn.segment_arrives(inbound(PEER_ISS + 1, una, ACK, options=(TCPOptionNOP(), TCPOptionNOP(), block)),
+                             30 * MS + i)
+    assert [s.seq for s in conn.take_outbox()] == [una]
+    # the retransmission's ACK (cumulative, covering the SACKed segments) comes 5 s later
+    conn.segment_arrives(inbound(PEER_ISS + 1, conn.snd_nxt, ACK), 5 * S)
+    assert conn.flight == 0 and conn.rtt.srtt == srtt
+
+
 def test_sack_recovery_resends_only_the_holes() -> None:
     pair = established_pair(settings_a=TCPSettings(congestion_control="newreno"))
     a = pair.a

@@ -101,6 +101,12 @@ class Network:
 
         return Router(self, name, **settings)
 
+    def add_nat_router(self, name: str, **settings: Any) -> Any:
+        """A router that can translate (call its ``enable_nat`` once its interfaces exist)."""
+        from netsim.sim.nat import NatRouter
+
+        return NatRouter(self, name, **settings)
+
     def add_switch(self, name: str, **settings: Any) -> Any:
         from netsim.sim.switch import Switch
 

@@ -1,0 +1,309 @@
+"""A router that translates: NAPT/masquerade, port forwards, hairpinning (RFC 4787, 5382, 5508).
+
+:class:`NatRouter` is a :class:`~netsim.sim.host.Router` whose forwarding path asks a
+:class:`~netsim.proto.nat.table.NatTable` (the sans-I/O engine) what each packet becomes:
+
+- from an inside interface towards the outside (or towards one of our outside addresses: a
+  hairpin), the source is rewritten to the outside endpoint;
+- arriving at an outside address, the destination is rewritten to the inside endpoint, or the
+  packet is refused ("filtered") or, when no mapping or forward knows it, handed to the router's
+  own stack (which answers as Linux does: RST, port unreachable, echo reply);
+- ICMP errors about a translated flow are translated too, the datagram they quote included
+  (RFC 5508 §4.2); ICMP echo identifiers are translated like ports (RFC 5508 §3.1).
+
+Addresses and ports are rewritten in the bytes with RFC 1624 incremental checksum updates, so a
+corrupted segment stays exactly as wrong as it was; fragments are reassembled first (Linux's
+``nf_defrag``), since a NAT needs the ports.  Drops are counted on the receiving interface as
+``nat-<reason>``.
+"""
+
+from __future__ import annotations
+
+from ipaddress import IPv4Address, IPv4Network
+from typing import TYPE_CHECKING, Any
+
+from netsim.proto.nat.behaviour import NatBehaviour
+from netsim.proto.nat.flow import ICMP, TCP, UDP, Direction, Drop, FlowTuple, PortForward
+from netsim.proto.nat.table import NatTable
+from netsim.sim.host import Router
+from netsim.wire.checksum import checksum_update_bytes, internet_checksum
+from netsim.wire.icmpv4 import ICMPv4DestUnreachable, ICMPv4TimeExceeded
+from netsim.wire.ipv4 import IPv4Packet, _make_packet
+
+if TYPE_CHECKING:
+    from netsim.sim.interface import Interface
+    from netsim.sim.network import Network
+
+_PORTS_AT = {TCP: 16, UDP: 6}  # the L4 checksum's offset
+
+
+def _flow_of(packet: IPv4Packet, payload: bytes) -> FlowTuple | None:
+    """The NAT's 5-tuple of a datagram (None: nothing a NAT can translate)."""
+    protocol = packet.protocol
+    if protocol in (TCP, UDP):
+        if len(payload) < (20 if protocol == TCP else 8):
+            return None
+        return FlowTuple(protocol, packet.src, (payload[0] << 8) | payload[1], packet.dst,
+                         (payload[2] << 8) | payload[3])
+    if protocol == ICMP and len(payload) >= 8 and payload[0] in (0, 8):
+        identifier = (payload[4] << 8) | payload[5]
+        return FlowTuple(ICMP, packet.src, identifier, packet.dst, identifier)
+    return None
+
+
+def _tcp_flags(packet: IPv4Packet, payload: bytes) -> int:
+    return ((payload[12] & 1) << 8) | payload[13] if packet.protocol == TCP and len(payload) >= 14 else 0
+
+
+def rewrite(packet: IPv4Packet, payload: bytes, new: FlowTuple) -> IPv4Packet:
+    """``packet`` with its addresses and ports (or echo identifier) made ``new``'s, checksums
+    updated incrementally (RFC 1624 eqn. 3; RFC 3022 §4.2)."""
+    protocol = packet.protocol
+    body = bytearray(payload)
+    if protocol in (TCP, UDP):
+        offset = _PORTS_AT[protocol]
+        old_fields = packet.src.packed + packet.dst.packed + payload[0:4]
+        new_fields = new.src.packed + new.dst.packed + new.sport.to_bytes(2, "big") + new.dport.to_bytes(2, "big")
+        body[0:4] = new_fields[8:12]
+        if len(body) >= offset + 2:
+            checksum = (body[offset] << 8) | body[offset + 1]
+            if not (protocol == UDP and checksum == 0):  # RFC 768: zero means no checksum
+                checksum = checksum_update_bytes(checksum, old_fields, new_fields)
+                if protocol == UDP and checksum == 0:
+                    checksum = 0xFFFF
+                body[offset:offset + 2] = checksum.to_bytes(2, "big")
+    elif protocol == ICMP:
+        old_id = payload[4:6]
+        new_id = new.sport.to_bytes(2, "big")
+        body[4:6] = new_id
+        checksum = checksum_update_bytes((payload[2] << 8) | payload[3], old_id, new_id)
+        body[2:4] = checksum.to_bytes(2, "big")
+    return _make_packet(new.src, new.dst, protocol, bytes(body), packet.ttl, packet.identification, packet.flags,
+                        packet.fragment_offset, packet.dscp, packet.ecn, packet.options, None)
+
+
+class NatRouter(Router):
+    """A router with NAT between its inside interfaces and one outside interface."""
+
+    kind = "nat-router"
+
+    def __init__(self, network: Network, name: str, **settings: Any) -> None:
+        super().__init__(network, name, **settings)
+        self.nat: NatTable | None = None
+        self.inside: frozenset[str] = frozenset()
+        self.outside: str | None = None
+        self.nat_counters: dict[str, int] = {}
+
+    def enable_nat(self, *, inside: list[str] | str, outside: str, behaviour: NatBehaviour | str = "linux-masquerade",
+                   addresses: list[str] | None = None, forwards: list[PortForward] | None = None,
+                   exempt: list[str | IPv4Network] | None = None) -> NatTable:
+        """Translate between ``inside`` interfaces and the ``outside`` one, to ``addresses``
+        (default: the outside interface's own addresses), with the RFC 4787 ``behaviour``
+        (a preset name or a :class:`NatBehaviour`)."""
+        inside_names = [inside] if isinstance(inside, str) else list(inside)
+        for iface in [*inside_names, outside]:
+            self.iface(iface)
+        if outside in inside_names:
+            raise ValueError(f"{self.name}: {outside} cannot be both inside and outside")
+        outside_addresses = [IPv4Address(a) for a in addresses] if addresses else [
+            a.ip for a in self.interfaces[outside].ipv4]
+        if not outside_addresses:
+            raise ValueError(f"{self.name}: the outside interface {outside} has no address to translate to")
+        self.inside, self.outside = frozenset(inside_names), outside
+        self.nat = NatTable(outside_addresses, behaviour, forwards=forwards or (), exempt=exempt or (),
+                            rng=self.network.stream(f"nat/{self.name}"))
+        for extra in outside_addresses:
+            if extra not in self.local:
+                self.add_address(outside, f"{extra}/32")  # a pool address: ours, answering ARP
+        return self.nat
+
+    # --- the packet path -------------------------------------------------------------------------
+
+    def ip_input(self, packet: IPv4Packet, iface: Interface, link_broadcast: bool = False) -> None:
+        nat = self.nat
+        if nat is None or link_broadcast or packet.dst.is_multicast:
+            super().ip_input(packet, iface, link_broadcast)
+            return
+        if iface.name == self.outside and packet.dst in nat._outside_set:
+            self._inbound(packet, iface)
+            return
+        if iface.name in self.inside and packet.dst not in self.local:
+            self._outbound(packet, iface)
+            return
+        if iface.name in self.inside and packet.dst in nat._outside_set and packet.dst not in (
+                a.ip for a in iface.ipv4):
+            self._outbound(packet, iface)  # a hairpin: an inside host to our outside address
+            return
+        super().ip_input(packet, iface, link_broadcast)
+
+    def _whole(self, packet: IPv4Packet) -> IPv4Packet | None:
+        if not packet.is_fragment:
+            return packet
+        whole = self.reassembler.on_fragment(packet, self.network.now)
+        self._arm(self.reassembler.next_deadline())
+        return whole
+
+    def _count(self, iface: Interface, reason: str, size: int) -> None:
+        iface.drop(f"nat-{reason.replace(' ', '-')}", size)
+        self.nat_counters[reason] = self.nat_counters.get(reason, 0) + 1
+
+    def _outbound(self, packet: IPv4Packet, iface: Interface) -> None:
+        nat = self.nat
+        assert nat is not None
+        route = self.routes.lookup(packet.dst)
+        hairpin = packet.dst in nat._outside_set
+        if not hairpin and (route is None or route.interface != self.outside):
+            self.forward(packet, iface)  # between inside networks: plain routing
+            return
+        whole = self._whole(packet)
+        if whole is None:
+            return
+        payload = whole.payload_bytes()
+        if whole.protocol == ICMP and len(payload) >= 8 and payload[0] in (3, 11, 12):
+            self._icmp_error(whole, payload, iface, Direction.OUTBOUND)
+            return
+        flow = _flow_of(whole, payload)
+        if flow is None:
+            self.forward(whole, iface)  # another protocol: routed untranslated (Linux: no NAT for it)
+            return
+        if hairpin and flow.protocol == ICMP:
+            super().ip_input(whole, iface)  # a ping of our outside address from inside
+            return
+        if not self._forwardable(whole, iface):
+            return
+        result = nat.outbound(flow, self.network.now, tcp_flags=_tcp_flags(whole, payload))
+        if isinstance(result, Drop):
+            if hairpin and result.reason == "no mapping":
+                super().ip_input(whole, iface)  # a service of the router itself
+                return
+            self._count(iface, result.reason, len(payload) + whole.header_len)
+            return
+        self._send_translated(whole, rewrite(whole, payload, result) if result != flow else whole, iface)
+
+    def _inbound(self, packet: IPv4Packet, iface: Interface) -> None:
+        nat = self.nat
+        assert nat is not None
+        whole = self._whole(packet)
+        if whole is None:
+            return
+        payload = whole.payload_bytes()
+        if whole.protocol == ICMP and len(payload) >= 8 and payload[0] in (3, 11, 12):
+            self._icmp_error(whole, payload, iface, Direction.INBOUND)
+            return
+        flow = _flow_of(whole, payload)
+        if flow is None or (whole.protocol == ICMP and payload[0] == 8):
+            super().ip_input(whole, iface)  # for the router itself (an echo request to its address)
+            return
+        result = nat.inbound(flow, self.network.now, tcp_flags=_tcp_flags(whole, payload))
+        if isinstance(result, Drop):
+            if result.reason == "no mapping":
+                super().ip_input(whole, iface)  # the router's own stack answers: RST, port unreachable
+            else:
+                self._count(iface, result.reason, len(payload) + whole.header_len)
+            return
+        if self._forwardable(whole, iface):
+            self._send_translated(whole, rewrite(whole, payload, result), iface)
+
+    def _forwardable(self, original: IPv4Packet, iface: Interface) -> bool:
+        """RFC 1812 §5.2's checks on the datagram as it arrived (Linux makes them before
+        POSTROUTING's SNAT, so an error goes back to the real sender, quoting what it sent)."""
+        size = original.header_len + len(original.payload_bytes())
+        if original.ttl <= 1:
+            iface.drop("ttl-exceeded", size)
+            self.icmp_error(original, ICMPv4TimeExceeded(0))
+            return False
+        return True
+
+    def _send_translated(self, original: IPv4Packet, translated: IPv4Packet, iface: Interface) -> None:
+        size = translated.header_len + len(translated.payload_bytes())
+        route = self.routes.lookup(translated.dst)
+        if route is None or route.kind == "blackhole":
+            iface.drop("no-route" if route is None else "blackhole", size)
+            if route is None:
+                self.icmp_error(original, ICMPv4DestUnreachable(0))
+            return
+        out = self.interfaces[route.interface]
+        if size > out.mtu and translated.dont_fragment:
+            iface.drop("fragmentation-needed", size)
+            self.icmp_error(original, ICMPv4DestUnreachable(4, next_hop_mtu=out.mtu))
+            return
+        self.counters["forwarded"] = self.counters.get("forwarded", 0) + 1
+        self._output(translated.forwarded(), route, out)
+
+    def _icmp_error(self, packet: IPv4Packet, payload: bytes, iface: Interface, direction: Direction) -> None:
+        """RFC 5508 §4.2: translate the quoted datagram and the error's own address."""
+        nat = self.nat
+        assert nat is not None
+        quoted = payload[8:]
+        if len(quoted) < 28 or quoted[0] >> 4 != 4:
+            self._count(iface, "icmp-error-unusable", len(payload))
+            return
+        hlen = (quoted[0] & 15) * 4
+        inner_ip = quoted[:hlen]
+        inner_l4 = quoted[hlen:]
+        inner_packet = _make_packet(IPv4Address(inner_ip[12:16]), IPv4Address(inner_ip[16:20]), inner_ip[9],
+                                    b"", 64, 0, 0, 0, 0, 0, b"", None)
+        inner = _flow_of(inner_packet, inner_l4 if len(inner_l4) >= 20 or inner_ip[9] != TCP
+                         else inner_l4 + bytes(20 - len(inner_l4)))
+        if inner is None:
+            if direction is Direction.INBOUND:
+                super().ip_input(packet, iface)
+            else:
+                self.forward(packet, iface)
+            return
+        now = self.network.now
+        mapped = nat.translate_embedded(inner, direction, now)
+        if mapped is None:
+            if direction is Direction.INBOUND:
+                super().ip_input(packet, iface)  # about something the router sent itself
+            else:
+                self.forward(packet, iface)
+            return
+        # rewrite the quoted header (addresses, its checksum) and the quoted ports
+        new_ip = bytearray(inner_ip)
+        new_ip[12:16], new_ip[16:20] = mapped.src.packed, mapped.dst.packed
+        new_ip[10:12] = b"\x00\x00"
+        new_ip[10:12] = internet_checksum(bytes(new_ip)).to_bytes(2, "big")
+        new_l4 = bytearray(inner_l4)
+        if inner.protocol in (TCP, UDP) and len(new_l4) >= 4:
+            new_l4[0:2], new_l4[2:4] = mapped.sport.to_bytes(2, "big"), mapped.dport.to_bytes(2, "big")
+            offset = _PORTS_AT[inner.protocol]
+            if len(new_l4) >= offset + 2:
+                old_fields = inner.src.packed + inner.dst.packed + inner_l4[0:4]
+                new_fields = mapped.src.packed + mapped.dst.packed + bytes(new_l4[0:4])
+                checksum = (inner_l4[offset] << 8) | inner_l4[offset + 1]
+                if not (inner.protocol == UDP and checksum == 0):
+                    updated = checksum_update_bytes(checksum, old_fields, new_fields)
+                    new_l4[offset:offset + 2] = updated.to_bytes(2, "big")
+        elif inner.protocol == ICMP and len(new_l4) >= 8:
+            new_l4[4:6] = mapped.sport.to_bytes(2, "big")
+            new_l4[2:4] = checksum_update_bytes((inner_l4[2] << 8) | inner_l4[3], inner_l4[4:6],
+                                                bytes(new_l4[4:6])).to_bytes(2, "big")
+        body = bytearray(payload[:8]) + new_ip + new_l4
+        body[2:4] = b"\x00\x00"
+        body[2:4] = internet_checksum(bytes(body)).to_bytes(2, "big")
+        if direction is Direction.INBOUND:
+            # the error goes to the inside host that sent the quoted datagram
+            src, dst = packet.src, mapped.src
+        else:
+            # an inside host's error about a packet it received: from our outside address
+            src, dst = mapped.dst, packet.dst
+        translated = _make_packet(src, dst, ICMP, bytes(body), packet.ttl, packet.identification, packet.flags, 0,
+                                  packet.dscp, packet.ecn, packet.options, None)
+        if self._forwardable(packet, iface):
+            self._send_translated(packet, translated, iface)
+
+    # --- operations ------------------------------------------------------------------------------
+
+    def flush_nat(self) -> int:
+        """A NAT reboot: every translation forgotten (established flows then fail as in reality)."""
+        if self.nat is None:
+            return 0
+        count = len(self.nat.entries())
+        self.nat.flush()
+        self.network.trace.event(self.network.now, "nat-flush", self.name, entries=count)
+        return count
+
+    def conntrack(self) -> list[str]:
+        """``conntrack -L`` now."""
+        return [] if self.nat is None else self.nat.conntrack_lines(self.network.now)

@@ -29,6 +29,7 @@ from cattrs.errors import (
 from cattrs.gen import make_dict_structure_fn
 
 from netsim.scenario import apps as _builtin_apps  # noqa: F401  (registers the built-in app kinds)
+from netsim.scenario import nat as _nat_routers  # noqa: F401  (registers [[nat_routers]])
 from netsim.scenario.lines import SourceIndex
 from netsim.scenario.model import (
     APP_KINDS,

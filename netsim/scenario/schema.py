@@ -14,6 +14,7 @@ from typing import Any
 import attrs
 
 from netsim.scenario import apps as _builtin_apps  # noqa: F401  (registers the built-in app kinds)
+from netsim.scenario import nat as _nat_routers  # noqa: F401  (registers [[nat_routers]])
 from netsim.scenario.model import (
     APP_KINDS,
     MAC,

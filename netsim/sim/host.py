@@ -27,6 +27,7 @@ from netsim.sim.interface import Interface
 from netsim.sim.node import Node
 from netsim.sim.sockets import ICMPErrorReport, ICMPSocket, Socket, UDPSocket, error
 from netsim.wire.arp import ARPPacket
+from netsim.wire.fastpath import decode_ipv4_tcp_packet
 from netsim.wire.icmpv4 import (
     ICMPv4DestUnreachable,
     ICMPv4Echo,
@@ -101,6 +102,7 @@ class Host(Node):
         self.unprivileged_port_start = unprivileged_port_start  # net.ipv4.ip_unprivileged_port_start
         self.rng = network.stream(f"host/{name}")
         self.local: dict[IPv4Address, Interface] = {}
+        self.local_packed: frozenset[bytes] = frozenset()  # the same addresses as bytes, for the fast path
         self.neighbors: dict[str, NeighborCache[bytes]] = {}
         self.reassembler = IPv4Reassembler()
         self.pmtu = PMTUCache()
@@ -144,6 +146,7 @@ class Host(Node):
         if value.network.prefixlen < 31:  # RFC 3021: /31 and /32 have no broadcast address
             interface.broadcasts = interface.broadcasts | {value.network.broadcast_address}
         self.local[value.ip] = interface
+        self.local_packed = self.local_packed | {value.ip.packed}
         self.routes.add(Route(prefix=value.network, interface=iface, source=value.ip, kind="connected"))
         return value
 
@@ -301,6 +304,12 @@ class Host(Node):
             return
         ethertype = data[12:14]
         if ethertype == _ETHERTYPE_IPV4:
+            if not self.forwarding and len(data) > 54 and data[23] == 6 and data[30:34] in self.local_packed:
+                # a TCP segment for us: Ethernet, IPv4 and TCP decoded and verified in one pass
+                fast = decode_ipv4_tcp_packet(data)
+                if fast is not None:
+                    self.ip_input(fast, iface, dst == _BROADCAST_MAC)
+                    return
             try:
                 if len(data) < 18:
                     raise WireError("ipv4", "header", "truncated")
@@ -366,8 +375,15 @@ class Host(Node):
             if whole is None:
                 return
             packet = whole
-        payload = packet.payload_bytes()
         protocol = packet.protocol
+        segment = packet.payload
+        if type(segment) is TCPSegment:  # decoded and verified by the fast path
+            if broadcast:
+                iface.drop("tcp-broadcast", segment.seg_len)
+            else:
+                self.tcp.input(packet, segment, iface)
+            return
+        payload = packet.payload_bytes()
         try:
             if protocol == 17:
                 datagram = UDPDatagram.parse(payload, src=packet.src, dst=packet.dst, verify=True)

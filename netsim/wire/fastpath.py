@@ -33,6 +33,18 @@ _ENCODE = struct.Struct("!6s6sHBBHHHBBHIIHHIIHHHH")
 def decode_ipv4_tcp(data: bytes, make_frame: object) -> EthernetFrame | None:
     """The frame, if ``data`` is untagged Ethernet / option-less IPv4 / TCP with correct checksums
     and no trailer; else None."""
+    packet = decode_ipv4_tcp_packet(data)
+    if packet is None:
+        return None
+    macs = data[:12]
+    mac_pair = _MAC_PAIRS.get(macs)
+    dst_mac, src_mac = mac_pair if mac_pair is not None else mac_pair_from_packed(macs)
+    return make_frame(dst_mac, src_mac, 0x0800, packet, None, b"")  # type: ignore[operator,no-any-return]
+
+
+def decode_ipv4_tcp_packet(data: bytes) -> IPv4Packet | None:
+    """The IPv4 packet (its TCP segment decoded and both checksums verified) of a frame of that
+    exact shape; None otherwise.  What a host's receive path uses for segments addressed to it."""
     size = len(data)
     if size < 54:
         return None
@@ -63,11 +75,7 @@ def decode_ipv4_tcp(data: bytes, make_frame: object) -> EthernetFrame | None:
     options = parse_options(data[54 : 34 + tcp_header]) if tcp_header > 20 else ()
     tcp = _make_segment(sport, dport, seq, ack, offset_flags & 0x1FF, window, urgent, options,
                         data[34 + tcp_header :], None, (offset_flags >> 9) & 7)
-    packet = _make_packet(src, dst, 6, tcp, ttl, ident, frag >> 13, 0, tos >> 2, tos & 3, b"", None)
-    macs = data[:12]
-    mac_pair = _MAC_PAIRS.get(macs)
-    dst_mac, src_mac = mac_pair if mac_pair is not None else mac_pair_from_packed(macs)
-    return make_frame(dst_mac, src_mac, 0x0800, packet, None, b"")  # type: ignore[operator,no-any-return]
+    return _make_packet(src, dst, 6, tcp, ttl, ident, frag >> 13, 0, tos >> 2, tos & 3, b"", None)
 
 
 def encode_ipv4_tcp(frame: EthernetFrame) -> bytes | None:

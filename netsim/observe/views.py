@@ -100,16 +100,29 @@ class ConnectionView:
         return "\n".join(lines)
 
 
-def _owner(network: Any, address: IPv4Address) -> tuple[Any, Any] | None:
-    """The node and interface that have ``address`` configured (hosts and routers only)."""
-    for name in sorted(network.nodes):
-        node = network.nodes[name]
-        for iface_name in sorted(getattr(node, "interfaces", {})):
-            iface = node.interfaces[iface_name]
-            if iface_name == "lo":
-                continue
-            if any(a.ip == address for a in getattr(iface, "ipv4", ())):
-                return node, iface
+def _neighbour(out: Any, address: IPv4Address) -> tuple[Any, Any] | None:
+    """The node and interface that have ``address`` on ``out``'s link, looking through switches
+    (a broadcast domain), as ARP would find it.  Searching the whole network instead would pick
+    the wrong node when two private networks use the same addresses (two home NATs both on
+    192.168.1.0/24)."""
+    from netsim.sim.switch import Switch
+
+    visited: set[str] = set()
+    pending = [out]
+    while pending:
+        channel = pending.pop(0).channel
+        if channel is None:
+            continue
+        peer = channel.dst
+        if peer.full_name in visited:
+            continue
+        visited.add(peer.full_name)
+        node = peer.node
+        if isinstance(node, Switch):
+            ports = node.interfaces
+            pending.extend(ports[name] for name in sorted(ports) if ports[name] is not peer)
+        elif any(a.ip == address for a in peer.ipv4):
+            return node, peer
     return None
 
 
@@ -147,9 +160,10 @@ def flow_view(network: Any, start: Any, flow: FlowTuple, *, first: str | None = 
         out = node.interfaces[route.interface]
         observations.append(_seen(f"{node.name}:{out.name} out", node.name, current))
         hop = route.gateway or current.dst
-        owner = _owner(network, hop)
+        owner = _neighbour(out, hop)
         if owner is None:
-            return ConnectionView(tuple(observations), tuple(links), False, f"nobody has {hop}")
+            return ConnectionView(tuple(observations), tuple(links), False,
+                                  f"nobody on {out.full_name}'s link has {hop}")
         node, iface = owner
         observations.append(_seen(f"{node.name}:{iface.name} in", node.name, current))
         if isinstance(node, NatRouter) and node.nat is not None:

@@ -24,7 +24,7 @@ from netsim.sim.tcp_apps import ServerStats, tcp_client, tcp_echo_server
 from netsim.units import MS, S
 from netsim.wire.tcp import TCPFlags, TCPSegment
 from tests.oracles.tshark import defects, tshark_fields
-from tests.sim.nat_topologies import NAT_OUTSIDE, SERVER, double_nat, lan_behind, lecture_2_4
+from tests.sim.nat_topologies import NAT2_OUTSIDE, NAT_OUTSIDE, SERVER, double_nat, lan_behind, lecture_2_4, two_nats
 
 Process = Generator[Any, Any, Any]
 
@@ -699,3 +699,26 @@ def test_captures_inside_and_outside_show_the_rewrite_and_tshark_finds_no_defect
     outside_ids = {r[0] for r in tshark_fields(outside_pcap, echo_ids, "icmp.type == 8")}
     assert len(inside_ids) == len(outside_ids) == 1
     assert defects(inside_pcap) == [] and defects(outside_pcap) == []
+
+
+def test_views_follow_links_when_two_home_networks_use_the_same_private_addresses() -> None:
+    net, lan_a, lan_b, server = two_nats("linux-masquerade", "symmetric")
+    views: dict[str, Any] = {}
+
+    def client(lan: Any, key: str) -> Process:
+        sock = lan.hosts[0].socket("tcp")
+        sock.bind(("0.0.0.0", 55001))
+        yield sock.connect((SERVER, 9000))
+        yield sock.sendall(key.encode())
+        yield sock.recv(100)
+        views[key] = connection_view(net, sock)
+        sock.close()
+
+    net.process(tcp_echo_server(server, 9000, connections=2))
+    _run(net, client(lan_a, "a"), client(lan_b, "b"), until="5s")
+    for key, nat_name, outside in (("a", "nat-a", NAT_OUTSIDE), ("b", "nat-b", NAT2_OUTSIDE)):
+        view = views[key]
+        assert view.complete
+        assert view.client.five_tuple == ("192.168.1.10", 55001, SERVER, 9000, "TCP")  # the same on both
+        assert [link.node for link in view.nat_links] == [nat_name]
+        assert view.server.src == IPv4Address(outside)

@@ -23,11 +23,11 @@ settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "dev"))
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    """Skip tshark (tcpdump) tests where it is missing, unless NETSIM_REQUIRE_ORACLES (or
-    NETSIM_REQUIRE_TSHARK, NETSIM_REQUIRE_TCPDUMP) says it must be there."""
+    """Skip tshark (tcpdump, chromium) tests where it is missing, unless NETSIM_REQUIRE_ORACLES (or
+    NETSIM_REQUIRE_TSHARK, NETSIM_REQUIRE_TCPDUMP, NETSIM_REQUIRE_CHROMIUM) says it must be there."""
     if os.environ.get("NETSIM_REQUIRE_ORACLES"):
         return
-    for tool in ("tshark", "tcpdump"):
+    for tool in ("tshark", "tcpdump", "chromium"):
         if shutil.which(tool) or os.environ.get(f"NETSIM_REQUIRE_{tool.upper()}"):
             continue
         skip = pytest.mark.skip(reason=f"{tool} is not installed (apt-get install {tool})")

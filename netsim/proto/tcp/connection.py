@@ -116,7 +116,7 @@ class TCPConnection:
         "_retrans_bytes", "_reno_sacked", "_snd_sml", "retrans_stamp", "total_retransmits",
         "_rtx_count", "rto_expiries",
         # receive side
-        "rcvbuf", "rcv_wscale", "_rcv_edge", "_rcv_mss", "_rcv_unacked", "_quick", "_fin_seq",
+        "rcvbuf", "rcv_wscale", "_rcv_edge", "rcv_ssthresh", "_rcv_mss", "_rcv_unacked", "_quick", "_fin_seq",
         "eof", "_last_ooo",
         # options
         "ts_ok", "ts_recent", "ts_offset", "sack_ok", "ws_ok",
@@ -179,6 +179,7 @@ class TCPConnection:
         self.rcvbuf = ReceiveBuffer(rcvbuf or settings.rmem_default, 0)
         self.rcv_wscale = 0
         self._rcv_edge = 0
+        self.rcv_ssthresh = 65535  # Linux's rcv_ssthresh: the window offered grows from the SYN's
         self._rcv_mss = min(536, local_mss)
         self._rcv_unacked = 0
         self._quick = settings.quickacks
@@ -247,6 +248,7 @@ class TCPConnection:
         conn.snd_wnd = ack.window << conn.snd_wscale
         conn.max_snd_wnd = conn.snd_wnd
         conn.snd_wl1, conn.snd_wl2 = ack.seq, ack.ack
+        conn._window_offer_unscaled()  # rcv_ssthresh from the SYN-ACK the cookie stood for
         conn._rcv_edge = seq_add(conn.rcvbuf.rcv_nxt, conn._window_offer())
         conn._set_state(S.ESTABLISHED, "rcv ACK", now)
         conn.events |= EV_ESTABLISHED | EV_WRITABLE
@@ -464,13 +466,13 @@ class TCPConnection:
         self.snd_wl1, self.snd_wl2 = syn.seq, syn.ack
 
     def _window_offer(self) -> int:
-        """The window we can offer now, receiver-SWS-avoided (RFC 9293 §3.8.6.2.2)."""
+        """The window we can offer now, receiver-SWS-avoided (RFC 9293 §3.8.6.2.2) and, as
+        Linux's ``__tcp_select_window``, no more than ``rcv_ssthresh``: the window starts at
+        the SYN's and grows with the data that arrives (``tcp_grow_window``)."""
         free = self.rcvbuf.window
         if free < min(self.rcvbuf.capacity // 2, self._rcv_mss):
             return 0
-        limit = 65535 << self.rcv_wscale
-        free = min(free, limit)
-        return free >> self.rcv_wscale << self.rcv_wscale
+        return min(free, self.rcv_ssthresh, 65535 << self.rcv_wscale)
 
     def _window_field(self) -> int:
         """The 16-bit window of an outgoing non-SYN segment; the right edge never moves left."""
@@ -570,11 +572,15 @@ class TCPConnection:
             self.t_rtx = now + self.rtt.rto
 
     def _window_offer_unscaled(self) -> int:
-        """A SYN's window: the free space, a multiple of the MSS as Linux rounds it (64240 for
-        1460), never above 65535 (RFC 7323 §2.2: SYN windows are not scaled)."""
+        """A SYN's window: the free space, at most 65535 (RFC 7323 §2.2: SYN windows are not
+        scaled), rounded down to a multiple of the segment size as Linux's
+        ``tcp_select_initial_window`` does: 64240 (44 x 1460) in a SYN, 65160 (45 x 1448) in a
+        SYN-ACK once timestamps are agreed.  It is also where ``rcv_ssthresh`` starts."""
         free = min(self.rcvbuf.window, 65535)
-        if free > self.local_mss:
-            free = free // self.local_mss * self.local_mss
+        mss = self.local_mss - (_TS_OVERHEAD if self.ts_ok else 0)
+        if free > mss > 0:
+            free = free // mss * mss
+        self.rcv_ssthresh = free
         return free
 
     def _send_ack(self, now: int) -> None:
@@ -1119,6 +1125,10 @@ class TCPConnection:
             self._send_ack(now)
             return
         self._rcv_unacked += added
+        if self.rcv_ssthresh < rcvbuf.capacity and size >= 128:
+            # Linux tcp_grow_window: each in-order segment lets the offered window grow by two
+            # segments, up to the buffer (netsim counts payload where Linux counts truesize)
+            self.rcv_ssthresh = min(self.rcv_ssthresh + 2 * self._rcv_mss, rcvbuf.capacity)
         if self._quick or self._rcv_unacked >= 2 * self._rcv_mss or self.rcv_wnd < self._rcv_mss:
             self._send_ack(now)
         elif self.t_delack is None:

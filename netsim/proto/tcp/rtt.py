@@ -3,7 +3,11 @@
 RFC 6298 §2: the first measurement R sets SRTT = R, RTTVAR = R/2; later ones
 RTTVAR = 3/4 RTTVAR + 1/4 |SRTT - R'| and SRTT = 7/8 SRTT + 1/8 R'; RTO = SRTT + max(G, 4 RTTVAR),
 clamped.  RFC 6298 asks for a 1 s minimum; Linux uses 200 ms (TCP_RTO_MIN) and a 120 s maximum
-(TCP_RTO_MAX), and so does netsim by default.  Before any measurement the RTO is 1 s (§2.1;
+(TCP_RTO_MAX), and so does netsim by default — applied as Linux applies it: ``tcp_rtt_estimator``
+keeps its variance term at least TCP_RTO_MIN (``rttvar_us = max(mdev_max_us, rto_min)``), so the
+timeout is SRTT + max(4 RTTVAR, 200 ms), not max(SRTT + 4 RTTVAR, 200 ms).  On a LAN both give
+about 200 ms (``ss -i`` shows rto:201 or 204); on a long path Linux's is SRTT + 200 ms, which keeps
+a fast retransmission from being followed by a needless timeout.  Before any measurement the RTO is 1 s (§2.1;
 RFC 6298 §5.7: 3 s after a lost SYN is not done by Linux, which keeps 1 s).  Each expiry
 doubles the RTO (§5.5, exponential backoff) until a new measurement; Karn's rule (§3) — no
 sample from a retransmitted segment — is the caller's, who simply does not call ``sample``.
@@ -34,7 +38,7 @@ class RttEstimator:
         """The RTO before backoff."""
         if self.srtt is None or self.rttvar is None:
             return self.initial_rto
-        return max(self.min_rto, min(self.max_rto, self.srtt + max(self.granularity, 4 * self.rttvar)))
+        return min(self.max_rto, self.srtt + max(self.granularity, 4 * self.rttvar, self.min_rto))
 
     @property
     def rto(self) -> int:

@@ -524,22 +524,36 @@ def test_synack_retries_then_the_request_is_dropped() -> None:
     assert conn.transitions[-1] == (63 * S, TCPState.SYN_RECEIVED, TCPState.CLOSED, "timeout")
 
 
+def linux_expiries(base: int, give_up_after: int) -> list[int]:
+    """When the timer fires: doubling from ``base`` up to TCP_RTO_MAX, until the first expiry at
+    or past Linux's ``retransmits_timed_out`` boundary (where the connection is given up)."""
+    times, t, rto = [], 0, base
+    while True:
+        t += rto
+        times.append(t)
+        if t >= give_up_after:
+            return times
+        rto = min(2 * rto, 120 * S)
+
+
 def test_data_retransmission_backoff_and_etimedout_after_924_6s() -> None:
     pair = established_pair()
     a = pair.a
     assert a is not None
-    assert a.rtt.rto == 200 * MS  # a 10 ms RTT: the floor
+    base = a.rtt.rto
+    assert a.rtt.srtt is not None and base == a.rtt.srtt + 200 * MS  # Linux: srtt + max(4 rttvar, 200 ms)
     pair.wire.loss = 1.0
     t0 = pair.now
     a.send(b"x" * 1000, t0)
     pair.flush()
     pair.run(t0 + 2000 * S)
-    expected = [200, 600, 1400, 3000, 6200, 12600, 25400, 51000, 102200, 204600,
-                324600, 444600, 564600, 684600, 804600, 924600]
-    assert [t - t0 for t in a.rto_expiries] == [ms * MS for ms in expected]
+    # tcp_retries2 = 15 with TCP_RTO_MIN: (2**10 - 1) * 200 ms + 6 * 120 s = 924.6 s (retransmits_timed_out)
+    expected = linux_expiries(base, 924_600 * MS)
+    assert [t - t0 for t in a.rto_expiries] == expected
+    assert expected[-2] < 924_600 * MS <= expected[-1]
     assert a.state is TCPState.CLOSED and a.error == errno.ETIMEDOUT
-    assert a.transitions[-1][0] - t0 == 924_600 * MS
-    assert a.total_retransmits == 15
+    assert a.transitions[-1][0] - t0 == expected[-1]
+    assert a.total_retransmits == len(expected) - 1 == 15
     assert a.next_deadline() is None
 
 
@@ -549,10 +563,13 @@ def test_tcp_retries2_is_honoured() -> None:
     assert a is not None
     pair.wire.loss = 1.0
     t0 = pair.now
+    base = a.rtt.rto
     a.send(b"x" * 1000, t0)
     pair.flush()
     pair.run(t0 + 100 * S)
-    assert a.error == errno.ETIMEDOUT and a.transitions[-1][0] - t0 == 3000 * MS  # (2**4 - 1) * 200 ms
+    expected = linux_expiries(base, 3000 * MS)  # (2**4 - 1) * 200 ms
+    assert a.error == errno.ETIMEDOUT and a.transitions[-1][0] - t0 == expected[-1]
+    assert a.total_retransmits == 3
 
 
 @pytest.mark.parametrize(("congestion", "ssthresh"), [("newreno", 5000), ("reno", 5000), ("cubic", 7000)])
@@ -710,7 +727,7 @@ def test_window_scaling_shift_7() -> None:
     assert a is not None and b is not None
     assert a.ws_ok and a.snd_wscale == 7 and a.rcv_wscale == 7 and b.snd_wscale == 7
     [ack] = [s for t, d, s in pair.log if d == "A>" and s.flags == ACK][:1]
-    assert ack.window == a.rcvbuf.window >> 7
+    assert ack.window == 502  # Linux: the SYN's 64240 scaled up to the next unit (ALIGN), 64256
     assert b.snd_wnd == ack.window << 7
     # a receive buffer bigger than 64 KB is used in full
     transfer(pair, 400_000)

@@ -64,6 +64,67 @@ def _show(args: argparse.Namespace) -> int:
     return 0
 
 
+def _run(args: argparse.Namespace) -> int:
+    from rich.console import Console
+
+    from netsim.scenario import Scenario
+    from netsim.scenario.console import SimulatedClockBar, print_outcome
+    from netsim.scenario.run import run_scenario
+
+    scenario = _load(args.file)
+    if not isinstance(scenario, Scenario):
+        return 2
+    if args.seed is not None and args.seed < 0:
+        print(f"{args.file}: --seed must be a non-negative integer", file=sys.stderr)
+        return 2
+    console = Console(highlight=False)
+    show_bar = not args.quiet and console.is_terminal
+    if show_bar:
+        with SimulatedClockBar(console, f"running {Path(args.file).name}") as bar:
+            outcome = run_scenario(scenario, seed=args.seed, out_dir=args.out, progress=bar)
+    else:
+        outcome = run_scenario(scenario, seed=args.seed, out_dir=args.out)
+    if args.quiet:
+        for failure in outcome.failures:
+            print(f"FAILED: {failure.description}: expected {failure.verdict.expected}; seen {failure.verdict.seen}",
+                  file=sys.stderr)
+        for error in outcome.errors:
+            print(f"error: {error}", file=sys.stderr)
+    else:
+        print_outcome(outcome, console)
+        if args.out is not None:
+            console.print(f"wrote {Path(args.out) / 'summary.json'}, trace.jsonl, scenario.toml"
+                          + "".join(f", {c.file}" for c in scenario.captures if c.file), highlight=False)
+    return 0 if outcome.passed else 1
+
+
+def _replay(args: argparse.Namespace) -> int:
+    from netsim.scenario import ScenarioError
+    from netsim.scenario.run import replay
+
+    folder = Path(args.dir)
+    missing = [name for name in ("summary.json", "scenario.toml") if not (folder / name).is_file()]
+    if missing:
+        print(f"{folder}: not a run directory (missing {', '.join(missing)}); write one with netsim run FILE --out DIR",
+              file=sys.stderr)
+        return 2
+    try:
+        outcome = replay(folder)
+    except ScenarioError as exc:
+        for problem in exc.problems:
+            print(problem, file=sys.stderr)
+        return 2
+    except (ValueError, KeyError) as exc:
+        print(f"{folder}: bad summary.json: {exc}", file=sys.stderr)
+        return 2
+    if outcome.matched:
+        if not args.quiet:
+            print(f"{folder}: replayed with seed {outcome.seed}: {outcome.message}")
+        return 0
+    print(f"{folder}: replayed with seed {outcome.seed}: MISMATCH\n{outcome.message}", file=sys.stderr)
+    return 1
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="netsim",
@@ -96,6 +157,33 @@ def build_parser() -> argparse.ArgumentParser:
         "their parameters, its captures and apps. A bad file exits with status 2 and its problems.")
     show.add_argument("file", help="the scenario file (TOML)")
     show.set_defaults(handler=_show)
+    run = commands.add_parser(
+        "run", help="run a scenario: apps, timeline, expectations; exit 1 if an expectation fails",
+        description="Run a scenario file to its end (or its time/event limit): start its apps, play its timeline, "
+        "check its expectations. Prints app results, the timeline, ss snapshots, NAT dumps, drops by reason and "
+        "expectation results as tables, with a progress bar on the simulated clock (only on a terminal). "
+        "Exit status: 0 when every expectation holds, 1 when one fails (or an app crashes), 2 on a bad file "
+        "(every problem is listed and nothing runs).",
+        epilog="With --out DIR it writes DIR/summary.json (scenario name and text, seed, versions, trace hash, "
+        "results), DIR/trace.jsonl (one JSON object per trace event), DIR/scenario.toml (a copy of the file) and "
+        "the capture files the scenario names.")
+    run.add_argument("file", help="the scenario file (TOML)")
+    run.add_argument("--seed", type=int, default=None, metavar="N",
+                     help="the seed of every random stream (default: the file's network.seed)")
+    run.add_argument("--out", default=None, metavar="DIR",
+                     help="write summary.json, trace.jsonl, scenario.toml and the captures into DIR "
+                     "(default: write nothing)")
+    run.add_argument("--quiet", "-q", action="store_true",
+                     help="print nothing but failed expectations and errors (on stderr); no progress bar")
+    run.set_defaults(handler=_run)
+    replay = commands.add_parser(
+        "replay", help="re-run a run directory and check that its trace hash is the same",
+        description="Re-run DIR/scenario.toml with the seed saved in DIR/summary.json and compare trace hashes. "
+        "Exit status 0 when they match; 1 on a mismatch, naming the first trace record that differs from "
+        "DIR/trace.jsonl (saved and replayed); 2 when DIR is not a run directory or its scenario is bad.")
+    replay.add_argument("dir", help="a directory written by netsim run FILE --out DIR")
+    replay.add_argument("--quiet", "-q", action="store_true", help="print nothing when the hashes match")
+    replay.set_defaults(handler=_replay)
     return parser
 
 

@@ -29,7 +29,9 @@ from cattrs.errors import (
 from cattrs.gen import make_dict_structure_fn
 
 from netsim.scenario import apps as _builtin_apps  # noqa: F401  (registers the built-in app kinds)
+from netsim.scenario import expect as _expectations  # noqa: F401  (registers the expectations section)
 from netsim.scenario import nat as _nat_routers  # noqa: F401  (registers [[nat_routers]])
+from netsim.scenario import timeline as _timeline  # noqa: F401  (registers the timeline section)
 from netsim.scenario.lines import SourceIndex
 from netsim.scenario.model import (
     APP_KINDS,
@@ -37,6 +39,7 @@ from netsim.scenario.model import (
     MAC,
     NODE_KINDS,
     SECTIONS,
+    VARIANT_BASES,
     AppSpec,
     CaptureSpec,
     Duration,
@@ -56,6 +59,8 @@ from netsim.scenario.model import (
     RelativePath,
     Scenario,
     Size,
+    SocketAddress,
+    StartTime,
     parse_port_range,
 )
 from netsim.scenario.problems import Problem, ScenarioError, did_you_mean, join_path
@@ -214,6 +219,35 @@ def _check_relative_path(value: Any) -> str:
     return text
 
 
+def _check_start_time(value: Any) -> str:
+    text = _string(value, "a duration like '2s', or 'off'")
+    if text == "off":
+        return text
+    try:
+        return _check_duration(text)
+    except ValueError as exc:
+        raise ValueError(f"{exc}; or 'off' to start it from the timeline only") from None
+
+
+def _check_socket_address(value: Any) -> str:
+    parse_socket_address(_string(value, "an address and port like '10.0.0.2:9000'"))
+    return str(value)
+
+
+def parse_socket_address(text: str) -> tuple[str, int]:
+    """``"10.0.0.2:9000"`` -> ("10.0.0.2", 9000); ValueError says what is wrong."""
+    host, sep, port = text.rpartition(":")
+    if not sep or not port.isdigit():
+        raise ValueError(f"{text!r} is not an address and port like '10.0.0.2:9000'")
+    try:
+        ipaddress.IPv4Address(host)
+    except ValueError:
+        raise ValueError(f"{text!r}: {host!r} is not an IPv4 address") from None
+    if not 0 <= int(port) <= 65535:
+        raise ValueError(f"{text!r}: the port must be 0..65535")
+    return host, int(port)
+
+
 def _strict_int(value: Any, _type: Any = None) -> int:
     if isinstance(value, bool) or not isinstance(value, int):
         raise TypeError(f"expected an integer, got {describe(value)}")
@@ -242,7 +276,7 @@ VALUE_CHECKS: dict[Any, Callable[[Any], Any]] = {
     Probability: _check_probability, MAC: _check_mac, IPv4: _check_ipv4,
     InterfaceAddress: _check_interface_address, Prefix: _check_prefix, PortRangeText: _check_port_range,
     Endpoint: _check_endpoint, Endpoints: _check_endpoints, Filter: _check_filter,
-    RelativePath: _check_relative_path,
+    RelativePath: _check_relative_path, StartTime: _check_start_time, SocketAddress: _check_socket_address,
 }
 
 
@@ -349,11 +383,37 @@ def make_converter() -> cattrs.Converter:
             raise FieldError(f"unknown app kind {describe(kind)}{hint}; known kinds: {known}", "kind")
         return converter.structure({k: v for k, v in value.items() if k != "kind"}, APP_KINDS[kind])
 
+    def variant_hook(base: Any) -> Callable[[Any, Any], Any]:
+        variants = VARIANT_BASES[base]
+        tag = variants.tag
+
+        def hook(value: Any, _t: Any) -> Any:
+            if not isinstance(value, dict):
+                raise TypeError(f"expected a table, got {describe(value)}")
+            known = ", ".join(repr(name) for name in sorted(variants.classes))
+            if tag not in value:
+                raise FieldError(f"required key is missing: {tag!r}, one of {known}", tag)
+            name = value[tag]
+            if not isinstance(name, str) or name not in variants.classes:
+                hint = did_you_mean(name, variants.classes) if isinstance(name, str) else ""
+                raise FieldError(f"unknown {tag} {describe(name)}{hint}; known: {known}", tag)
+            return converter.structure({k: v for k, v in value.items() if k != tag}, variants.classes[name])
+
+        return hook
+
+    def table_hook(value: Any, _t: Any) -> dict[str, Any]:
+        if not isinstance(value, dict):
+            raise TypeError(f"expected a table, got {describe(value)}")
+        return dict(value)
+
     converter.register_structure_hook_func(lambda t: t is AppSpec, app_hook)
+    converter.register_structure_hook_factory(lambda t: t in VARIANT_BASES, variant_hook)
+    converter.register_structure_hook_func(lambda t: t == dict[str, Any], table_hook)
     converter.register_structure_hook_factory(_is_literal, literal_hook)
     converter.register_structure_hook_factory(_is_tuple, tuple_hook)
     converter.register_structure_hook_factory(_is_union, union_hook)
-    converter.register_structure_hook_factory(lambda t: attrs.has(t) and t is not AppSpec, class_hook)
+    converter.register_structure_hook_factory(
+        lambda t: attrs.has(t) and t is not AppSpec and t not in VARIANT_BASES, class_hook)
     return converter
 
 

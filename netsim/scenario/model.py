@@ -20,10 +20,12 @@ through these registries, which only Python code can fill.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from typing import TYPE_CHECKING, Any, ClassVar, Literal, NewType, TypeVar
 
 import attrs
+
+from netsim.proto.tcp.settings import TCPSettings
 
 if TYPE_CHECKING:
     from netsim.sim.network import Network
@@ -59,6 +61,10 @@ Filter = NewType("Filter", str)
 """A tcpdump-syntax capture filter: ``"tcp port 9000"``."""
 RelativePath = NewType("RelativePath", str)
 """A file name relative to the output directory, without '..'."""
+StartTime = NewType("StartTime", str)
+"""When an app starts: a duration (``"0s"``, ``"2s"``), or ``"off"`` (only a timeline ``start`` starts it)."""
+SocketAddress = NewType("SocketAddress", str)
+"""An IPv4 address and a port: ``"10.0.0.2:9000"``."""
 
 
 def meta(help: str, *, min: float | None = None, max: float | None = None) -> dict[str, Any]:
@@ -90,9 +96,27 @@ class NetworkSpec:
 # --- hosts and routers ---------------------------------------------------------------------------
 
 
+_TCP = TCPSettings()
+
+
+def _ns(value: int) -> Duration:
+    """A default duration in the shortest exact unit (``60s``, ``200ms``)."""
+    for unit, scale in (("h", 3600 * 10**9), ("m", 60 * 10**9), ("s", 10**9), ("ms", 10**6), ("us", 10**3)):
+        if value % scale == 0:
+            return Duration(f"{value // scale}{unit}")
+    return Duration(f"{value}ns")
+
+
+CongestionControl = Literal["reno", "newreno", "cubic"]
+
+
 @attrs.frozen(kw_only=True)
 class HostSettings:
-    """``settings = {...}``: the sysctls netsim models.  Every known key is listed here, once."""
+    """``settings = {...}``: the sysctls netsim models.  Every known key is listed here, once.
+
+    The TCP keys are Linux's ``net.ipv4.tcp_*`` names (and ``net.core.somaxconn``); their defaults
+    are those of :class:`netsim.proto.tcp.settings.TCPSettings`, so a host written in a file and one
+    built in Python with no settings behave the same.  Durations are strings with units."""
 
     ip_local_port_range: PortRangeText = attrs.field(
         default=PortRangeText("32768-60999"), metadata=meta("net.ipv4.ip_local_port_range: ephemeral ports, low-high"))
@@ -105,6 +129,107 @@ class HostSettings:
         default=True, metadata=meta("net.ipv4.icmp_echo_ignore_broadcasts: do not answer broadcast pings"))
     unprivileged_port_start: int = attrs.field(
         default=1024, metadata=meta("net.ipv4.ip_unprivileged_port_start", min=0, max=65535))
+    fd_limit: int = attrs.field(
+        default=1024, metadata=meta("RLIMIT_NOFILE (ulimit -n): file descriptors per host; more: EMFILE",
+                                    min=4))
+    # --- TCP (net.ipv4.tcp_*) ----------------------------------------------------------------------
+    tcp_syncookies: int = attrs.field(
+        default=_TCP.syncookies,
+        metadata=meta("net.ipv4.tcp_syncookies: 0 never, 1 when the SYN queue overflows, 2 always", min=0, max=2))
+    somaxconn: int = attrs.field(
+        default=_TCP.somaxconn, metadata=meta("net.core.somaxconn: the largest listen() backlog", min=1))
+    tcp_max_syn_backlog: int = attrs.field(
+        default=_TCP.max_syn_backlog,
+        metadata=meta("net.ipv4.tcp_max_syn_backlog: half-open connections kept without cookies", min=1))
+    tcp_abort_on_overflow: bool = attrs.field(
+        default=_TCP.abort_on_overflow,
+        metadata=meta("net.ipv4.tcp_abort_on_overflow: reset (rather than ignore) the final ACK when the "
+                      "accept queue is full"))
+    tcp_syn_retries: int = attrs.field(
+        default=_TCP.syn_retries, metadata=meta("net.ipv4.tcp_syn_retries: SYN retransmissions before ETIMEDOUT",
+                                                min=1, max=127))
+    tcp_synack_retries: int = attrs.field(
+        default=_TCP.synack_retries, metadata=meta("net.ipv4.tcp_synack_retries: SYN-ACK retransmissions", min=1,
+                                                   max=255))
+    tcp_retries2: int = attrs.field(
+        default=_TCP.retries2, metadata=meta("net.ipv4.tcp_retries2: data retransmissions before ETIMEDOUT", min=1,
+                                             max=255))
+    tcp_congestion_control: CongestionControl = attrs.field(
+        default="cubic", metadata=meta("net.ipv4.tcp_congestion_control"))
+    tcp_timestamps: bool = attrs.field(
+        default=_TCP.timestamps, metadata=meta("net.ipv4.tcp_timestamps: RFC 7323 timestamps"))
+    tcp_sack: bool = attrs.field(default=_TCP.sack, metadata=meta("net.ipv4.tcp_sack: RFC 2018 selective ACKs"))
+    tcp_window_scaling: bool = attrs.field(
+        default=_TCP.window_scaling, metadata=meta("net.ipv4.tcp_window_scaling: RFC 7323 window scaling"))
+    tcp_rmem: tuple[int, ...] = attrs.field(
+        default=(4096, _TCP.rmem_default, _TCP.rmem_max),
+        metadata=meta("net.ipv4.tcp_rmem: min, default, max receive buffer in bytes", min=1))
+    tcp_wmem: tuple[int, ...] = attrs.field(
+        default=(4096, _TCP.wmem_default, _TCP.wmem_max),
+        metadata=meta("net.ipv4.tcp_wmem: min, default, max send buffer in bytes (netsim's default send "
+                      "buffer is 64 KiB, see docs/tcp.md)", min=1))
+    tcp_fin_timeout: Duration = attrs.field(
+        default=_ns(_TCP.fin_timeout), metadata=meta("net.ipv4.tcp_fin_timeout: how long an orphaned "
+                                                      "connection stays in FIN-WAIT-2"))
+    tcp_keepalive_time: Duration = attrs.field(
+        default=_ns(_TCP.keepalive_time), metadata=meta("net.ipv4.tcp_keepalive_time: idle time before the "
+                                                         "first keepalive probe (SO_KEEPALIVE sockets)"))
+    tcp_keepalive_intvl: Duration = attrs.field(
+        default=_ns(_TCP.keepalive_intvl), metadata=meta("net.ipv4.tcp_keepalive_intvl: time between probes"))
+    tcp_keepalive_probes: int = attrs.field(
+        default=_TCP.keepalive_probes, metadata=meta("net.ipv4.tcp_keepalive_probes: unanswered probes before "
+                                                     "ETIMEDOUT", min=1, max=127))
+    msl: Duration | None = attrs.field(
+        default=None, metadata=meta("maximum segment lifetime; TIME-WAIT lasts 2 x msl (give msl or time_wait, "
+                                    "not both; default: time_wait)"))
+    time_wait: Duration = attrs.field(
+        default=_ns(_TCP.time_wait), metadata=meta("how long a connection stays in TIME-WAIT (Linux's fixed "
+                                                    "TCP_TIMEWAIT_LEN = 60s)"))
+    rto_initial: Duration = attrs.field(
+        default=_ns(_TCP.rto_initial), metadata=meta("initial retransmission timeout (RFC 6298 §2.1)"))
+    rto_min: Duration = attrs.field(default=_ns(_TCP.rto_min), metadata=meta("lower bound of the RTO (TCP_RTO_MIN)"))
+    rto_max: Duration = attrs.field(default=_ns(_TCP.rto_max), metadata=meta("upper bound of the RTO (TCP_RTO_MAX)"))
+    initial_cwnd: int = attrs.field(
+        default=_TCP.initial_cwnd, metadata=meta("initial congestion window in segments (RFC 6928; "
+                                                 "ip route ... initcwnd)", min=1, max=1000))
+
+    def problems(self) -> Iterator[tuple[str, str]]:
+        """What ranges alone cannot say, as (key, message)."""
+        from netsim.units import parse_duration
+
+        for key in ("tcp_rmem", "tcp_wmem"):
+            value = getattr(self, key)
+            if len(value) != 3:
+                yield key, f"expected three sizes [min, default, max], got {len(value)}"
+            elif not value[0] <= value[1] <= value[2]:
+                yield key, f"min <= default <= max does not hold for {list(value)}"
+        for key in ("tcp_fin_timeout", "tcp_keepalive_time", "tcp_keepalive_intvl", "time_wait", "rto_initial",
+                    "rto_min", "rto_max", "msl"):
+            text = getattr(self, key)
+            if text is not None and parse_duration(text) <= 0:
+                yield key, f"{text!r}: must be longer than 0"
+        if self.msl is not None and self.time_wait != HostSettings().time_wait:
+            yield "msl", "give msl or time_wait, not both (TIME-WAIT lasts 2 x msl)"
+        low, high = parse_duration(self.rto_min), parse_duration(self.rto_max)
+        if low > high:
+            yield "rto_min", f"rto_min {self.rto_min!r} is above rto_max {self.rto_max!r}"
+
+    def tcp_settings(self) -> TCPSettings:
+        """The :class:`TCPSettings` these sysctls stand for."""
+        from netsim.units import parse_duration
+
+        time_wait = 2 * parse_duration(self.msl) if self.msl is not None else parse_duration(self.time_wait)
+        return TCPSettings(
+            syn_retries=self.tcp_syn_retries, synack_retries=self.tcp_synack_retries, retries2=self.tcp_retries2,
+            rto_initial=parse_duration(self.rto_initial), rto_min=parse_duration(self.rto_min),
+            rto_max=parse_duration(self.rto_max), time_wait=time_wait,
+            fin_timeout=parse_duration(self.tcp_fin_timeout), keepalive_time=parse_duration(self.tcp_keepalive_time),
+            keepalive_intvl=parse_duration(self.tcp_keepalive_intvl), keepalive_probes=self.tcp_keepalive_probes,
+            window_scaling=self.tcp_window_scaling, timestamps=self.tcp_timestamps, sack=self.tcp_sack,
+            congestion_control=self.tcp_congestion_control, initial_cwnd=self.initial_cwnd,
+            rmem_default=self.tcp_rmem[1], rmem_max=self.tcp_rmem[2], wmem_default=self.tcp_wmem[1],
+            wmem_max=self.tcp_wmem[2], syncookies=self.tcp_syncookies, max_syn_backlog=self.tcp_max_syn_backlog,
+            somaxconn=self.somaxconn, abort_on_overflow=self.tcp_abort_on_overflow)
 
     def host_kwargs(self) -> dict[str, Any]:
         """The keyword arguments of :class:`netsim.sim.host.Host` these settings stand for."""
@@ -116,6 +241,8 @@ class HostSettings:
             "icmp_msgs_burst": self.icmp_msgs_burst,
             "icmp_echo_ignore_broadcasts": self.icmp_echo_ignore_broadcasts,
             "unprivileged_port_start": self.unprivileged_port_start,
+            "tcp": self.tcp_settings(),
+            "fd_limit": self.fd_limit,
         }
 
 
@@ -212,6 +339,10 @@ class HostSpec(NodeSpec):
 
     def route_specs(self) -> tuple[RouteSpec, ...]:
         return self.routes
+
+    def check(self, scenario: Scenario) -> Iterator[tuple[str, str]]:
+        for key, message in self.settings.problems():
+            yield f"settings.{key}", message
 
     def build(self, network: Network) -> Node:
         from netsim.sim.host import Host
@@ -358,6 +489,9 @@ class LinkSpec:
     corrupt: Probability = attrs.field(
         default=Probability(0.0), metadata=meta("probability that one bit of a frame is flipped", min=0, max=1))
     up: bool = attrs.field(default=True, metadata=meta("the cable is plugged in"))
+    name: str | None = attrs.field(
+        default=None, metadata=meta("a name for timeline actions to refer to it by (they may also use either "
+                                    "end, as node:interface)"))
 
 
 @attrs.frozen(kw_only=True)
@@ -383,7 +517,12 @@ class AppSpec:
     """Base of every app kind: ``[[apps]]`` with ``kind = "..."`` picks the subclass."""
 
     node: Name = attrs.field(metadata=meta("the host or router the app runs on"))
-    start: Duration = attrs.field(default=Duration("0s"), metadata=meta("when the app starts"))
+    start: StartTime = attrs.field(
+        default=StartTime("0s"), metadata=meta("when the app starts; \"off\": only when a timeline 'start' "
+                                               "action starts it"))
+    name: str | None = attrs.field(
+        default=None, metadata=meta("a unique name for the timeline and expectations to refer to it by "
+                                    "(default: apps[INDEX])"))
 
     #: the registered ``kind`` (set by :func:`register_app`)
     KIND: ClassVar[str] = "app"
@@ -399,6 +538,21 @@ class AppSpec:
     def launch(self, node: Any) -> Any:  # pragma: no cover - abstract
         """The SimPy process generator that runs the app on ``node``."""
         raise NotImplementedError
+
+    def run(self, ctx: Any) -> Any:
+        """The process generator the scenario runner starts, given an
+        :class:`~netsim.scenario.apps_tcp.AppContext` (``ctx.host``; ``ctx.result``, a dict the app
+        may fill as it goes so that a stopped or still running app has results too; ``ctx.socket``
+        and ``ctx.spawn``, which let a ``stop`` action close what the app opened).  By default:
+        :meth:`launch` on ``ctx.host``."""
+        return self.launch(ctx.host)
+
+    def report(self, value: Any) -> dict[str, Any]:
+        """The app's result as a JSON-serialisable dict, from what its process returned."""
+        from netsim.scenario.results import jsonable
+
+        data = jsonable(value)
+        return data if isinstance(data, dict) else {"value": data}
 
 
 # --- the scenario --------------------------------------------------------------------------------
@@ -446,21 +600,35 @@ class NodeKind:
 
 @attrs.frozen
 class Section:
-    """A registered top-level section (a timeline, assertions ...): its key, type and help."""
+    """A registered top-level section (a timeline, assertions ...): its key, type, help, and an
+    optional semantic check ``check(scenario, value)`` yielding (path below the section, message)."""
 
     name: str
     type: Any
     help: str
     default: Callable[[], Any]
+    check: Callable[[Scenario, Any], Iterable[tuple[str, str]]] | None = None
+
+
+@attrs.frozen
+class Variants:
+    """A family of tables told apart by one key (``action = "link-down"``, ``kind = "app"``): the
+    key and the attrs class registered for each of its values."""
+
+    tag: str
+    classes: dict[str, type]
 
 
 NODE_KINDS: dict[str, NodeKind] = {}
 APP_KINDS: dict[str, type[AppSpec]] = {}
 SECTIONS: dict[str, Section] = {}
+#: base classes whose tables are dispatched on a tag key (see :func:`register_variant`)
+VARIANT_BASES: dict[type, Variants] = {}
 
 #: top-level keys the loader handles itself
 CORE_SECTIONS = ("network", "links", "captures", "apps")
 
+T = TypeVar("T")
 N = TypeVar("N", bound=NodeSpec)
 A = TypeVar("A", bound=AppSpec)
 
@@ -494,12 +662,39 @@ def register_app(kind: str) -> Callable[[type[A]], type[A]]:
     return register
 
 
-def register_section(name: str, type_: Any, help: str, default: Callable[[], Any]) -> None:
+def register_section(name: str, type_: Any, help: str, default: Callable[[], Any],
+                     check: Callable[[Scenario, Any], Iterable[tuple[str, str]]] | None = None) -> None:
     """A new top-level key, structured into ``type_`` (an attrs class, or a tuple of one) and kept in
-    ``Scenario.sections[name]`` (``default()`` when the file has none)."""
+    ``Scenario.sections[name]`` (``default()`` when the file has none); ``check(scenario, value)``
+    yields its semantic problems as (path below the section, message)."""
     if name in CORE_SECTIONS or name in {k.section for k in NODE_KINDS.values()}:
         raise ValueError(f"the top-level key {name!r} is already taken")
-    SECTIONS[name] = Section(name, type_, help, default)
+    SECTIONS[name] = Section(name, type_, help, default, check)
+
+
+def variant_base(tag: str) -> Callable[[type[T]], type[T]]:
+    """Class decorator: tables of this attrs class are structured into the subclass registered
+    (:func:`register_variant`) under the value of their ``tag`` key."""
+
+    def declare(cls: type[T]) -> type[T]:
+        VARIANT_BASES[cls] = Variants(tag, {})
+        return cls
+
+    return declare
+
+
+def register_variant(base: type, name: str) -> Callable[[type[T]], type[T]]:
+    """Class decorator: tables of ``base`` whose tag key is ``name`` are structured into this class
+    (an attrs subclass of ``base``); its ``TAG_VALUE`` is set to ``name``."""
+
+    def register(cls: type[T]) -> type[T]:
+        if not (attrs.has(cls) and isinstance(cls, type) and issubclass(cls, base)):
+            raise TypeError(f"{cls!r} must be an attrs subclass of {base.__name__}")
+        cls.TAG_VALUE = name  # type: ignore[attr-defined]
+        VARIANT_BASES[base].classes[name] = cls
+        return cls
+
+    return register
 
 
 register_node_kind("host", "hosts", "end hosts")(HostSpec)

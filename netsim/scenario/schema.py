@@ -14,12 +14,16 @@ from typing import Any
 import attrs
 
 from netsim.scenario import apps as _builtin_apps  # noqa: F401  (registers the built-in app kinds)
+from netsim.scenario import expect as _expectations  # noqa: F401  (registers the expectations section)
 from netsim.scenario import nat as _nat_routers  # noqa: F401  (registers [[nat_routers]])
+from netsim.scenario import timeline as _timeline  # noqa: F401  (registers the timeline section)
 from netsim.scenario.model import (
     APP_KINDS,
     MAC,
     NODE_KINDS,
     SECTIONS,
+    VARIANT_BASES,
+    AppSpec,
     CaptureSpec,
     Duration,
     Endpoint,
@@ -36,6 +40,8 @@ from netsim.scenario.model import (
     Rate,
     RelativePath,
     Size,
+    SocketAddress,
+    StartTime,
 )
 
 DRAFT = "https://json-schema.org/draft/2020-12/schema"
@@ -63,6 +69,9 @@ VALUE_TYPES: dict[Any, tuple[str, str, dict[str, Any]]] = {
                            {"type": "array", "minItems": 1, "items": {"type": "string", "pattern": "^[^:]+:[^:]+$"}}]}),
     Filter: ("filter", "a tcpdump-syntax expression: \"tcp port 9000\"", {"type": "string"}),
     RelativePath: ("file", "a path relative to the output directory, without '..'", {"type": "string"}),
+    StartTime: ("start time", "a duration, or \"off\" (started by a timeline action only)", {"type": "string"}),
+    SocketAddress: ("socket address", "an IPv4 address and a port: \"10.0.0.2:9000\"",
+                    {"type": "string", "pattern": "^[0-9.]+:[0-9]+$"}),
 }
 
 _BASIC = {int: ("integer", "integer"), float: ("number", "number"), bool: ("boolean", "boolean"),
@@ -102,12 +111,13 @@ class _SchemaBuilder:
             self.defs[name] = self.object(cls, kind)
         return {"$ref": f"#/$defs/{name}"}
 
-    def object(self, cls: Any, kind: str | None = None) -> dict[str, Any]:
+    def object(self, cls: Any, kind: str | None = None, tag: str = "kind") -> dict[str, Any]:
         properties: dict[str, Any] = {}
         required: list[str] = []
         if kind is not None:
-            properties["kind"] = {"const": kind, "description": "the app kind"}
-            required.append("kind")
+            properties[tag] = {"const": kind, "description": "the app kind" if tag == "kind" and issubclass(
+                cls, AppSpec) else f"the {tag}"}
+            required.append(tag)
         for field in _fields(cls):
             schema = self.type(field.type)
             _apply_range(schema, field.metadata.get("min"), field.metadata.get("max"))
@@ -137,10 +147,20 @@ class _SchemaBuilder:
             return {"type": "string", "enum": list(_args(type_))}
         if _is_tuple(type_):
             return {"type": "array", "items": self.type(_args(type_)[0])}
+        if type_ in VARIANT_BASES:
+            variants = VARIANT_BASES[type_]
+            refs = []
+            for name, cls in sorted(variants.classes.items()):
+                if cls.__name__ not in self.defs:
+                    self.defs[cls.__name__] = self.object(cls, name, variants.tag)
+                refs.append({"$ref": f"#/$defs/{cls.__name__}"})
+            return {"oneOf": refs}
         if attrs.has(type_):
             return self.ref(type_)
         if type_ is typing.Any:
             return {}
+        if type_ == dict[str, Any]:
+            return {"type": "object"}
         raise TypeError(f"no JSON Schema for {type_!r}")
 
 
@@ -213,8 +233,10 @@ def _type_word(type_: Any, low: float | None = None, high: float | None = None) 
         if attrs.has(element):
             return "array of tables"
         return f"array of {_type_word(element, low, high)}"
-    if attrs.has(type_):
+    if attrs.has(type_) or type_ == dict[str, Any]:
         return "table"
+    if type_ is typing.Any:
+        return "any value"
     return str(type_)
 
 
@@ -245,7 +267,8 @@ def _nested(type_: Any) -> tuple[Any, bool] | None:
     return None
 
 
-def _table(cls: Any, header: str, out: list[str], seen: dict[Any, str], *, kind: str | None = None) -> None:
+def _table(cls: Any, header: str, out: list[str], seen: dict[Any, str], *, kind: str | None = None,
+           tag: str = "kind", path: str | None = None) -> None:
     if cls in seen:
         out += [f"### `{header}`", "", f"The same keys as `{seen[cls]}`.", ""]
         return
@@ -257,9 +280,10 @@ def _table(cls: Any, header: str, out: list[str], seen: dict[Any, str], *, kind:
         doc = doc[:1].upper() + doc[1:]
     out += [f"### `{header}`", "", doc, "", "| key | type | default | meaning |", "|---|---|---|---|"]
     if kind is not None:
-        out.append(f'| `kind` | `"{kind}"` | **required** | the app kind |')
+        what = "the app kind" if tag == "kind" and issubclass(cls, AppSpec) else f"the {tag}"
+        out.append(f'| `{tag}` | `"{kind}"` | **required** | {what} |')
     nested = []
-    table_path = header.strip("[]")
+    table_path = header.strip("[]") if path is None else path
     for field in _fields(cls):
         low, high = field.metadata.get("min"), field.metadata.get("max")
         word = _type_word(field.type, low, high)
@@ -269,8 +293,8 @@ def _table(cls: Any, header: str, out: list[str], seen: dict[Any, str], *, kind:
         if inner is not None:
             nested.append((inner, f"{table_path}.{field.name}"))
     out.append("")
-    for (inner_cls, is_array), path in nested:
-        _table(inner_cls, f"[[{path}]]" if is_array else f"[{path}]", out, seen)
+    for (inner_cls, is_array), where in nested:
+        _table(inner_cls, f"[[{where}]]" if is_array else f"[{where}]", out, seen)
 
 
 def format_reference() -> str:
@@ -286,8 +310,18 @@ def format_reference() -> str:
         _table(cls, f'[[apps]] kind = "{kind_name}"', out, seen, kind=kind_name)
     for section in SECTIONS.values():
         inner = _nested(section.type)
-        if inner is not None:
-            _table(inner[0], f"[[{section.name}]]" if inner[1] else f"[{section.name}]", out, seen)
+        if inner is None:
+            continue
+        header = f"[[{section.name}]]" if inner[1] else f"[{section.name}]"
+        if inner[0] in VARIANT_BASES:
+            variants = VARIANT_BASES[inner[0]]
+            doc = (inner[0].__doc__ or "").strip().split("\n\n")[0]
+            out += [f"### `{header}`", "", " ".join(line.strip() for line in doc.splitlines()), ""]
+            for name, cls in sorted(variants.classes.items()):
+                _table(cls, f'{header} {variants.tag} = "{name}"', out, seen, kind=name, tag=variants.tag,
+                       path=section.name)
+        else:
+            _table(inner[0], header, out, seen)
     out += ["## Value types", "", "| type | written as |", "|---|---|"]
     for word, description, _schema in VALUE_TYPES.values():
         escaped = description.replace("|", "\\|")

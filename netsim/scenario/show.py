@@ -30,9 +30,9 @@ def _link_parameters(link: LinkSpec) -> str:
 
 
 def _app_parameters(app: AppSpec) -> str:
-    skip = {"node", "start"}
+    skip = {"node", "start", "name"}
     return " ".join(f"{field.name}={getattr(app, field.name)}" for field in attrs.fields(type(app))
-                    if field.name not in skip)
+                    if field.name not in skip and getattr(app, field.name) is not None)
 
 
 def show(scenario: Scenario) -> str:
@@ -78,5 +78,7 @@ def show(scenario: Scenario) -> str:
             out.append(f"  {', '.join(capture.at)} {capture.direction}{expression} -> {target}")
     if scenario.apps:
         out += ["", "apps:"]
-        out += [f"  {app.kind} on {app.node} at {app.start}: {_app_parameters(app)}" for app in scenario.apps]
+        out += [f"  {app.kind}{f' {app.name!r}' if app.name else ''} on {app.node} "
+                f"{'started by the timeline' if app.start == 'off' else f'at {app.start}'}: {_app_parameters(app)}"
+                for app in scenario.apps]
     return "\n".join(out) + "\n"

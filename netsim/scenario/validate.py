@@ -16,7 +16,7 @@ from typing import Any
 
 import attrs
 
-from netsim.scenario.model import HostSpec, NodeSpec, PortInfo, Scenario, SwitchSpec
+from netsim.scenario.model import SECTIONS, HostSpec, NodeSpec, PortInfo, Scenario, SwitchSpec
 from netsim.scenario.problems import did_you_mean, join_path
 
 Found = list[tuple[str, str]]
@@ -73,13 +73,24 @@ def validate(scenario: Scenario, broken: Iterable[str] = ()) -> Found:
         for position, endpoint in enumerate(capture.at):
             at = f"captures[{index}].at" + (f"[{position}]" if len(capture.at) > 1 else "")
             checker.port(endpoint, at)
+    app_names: dict[str, str] = {}
     for index, app in enumerate(scenario.apps):
         path = f"apps[{index}]"
+        if app.name is not None:
+            if app.name in app_names:
+                problems.append((f"{path}.name", f"duplicate app name {app.name!r} (also {app_names[app.name]})"))
+            elif app.name.startswith("apps["):
+                problems.append((f"{path}.name", f"{app.name!r}: names like apps[N] are the default names"))
+            app_names.setdefault(app.name, path)
         runs_on = checker.node(app.node, f"{path}.node")
         if runs_on is not None and not isinstance(runs_on, HostSpec):
             problems.append((f"{path}.node", f"apps run on hosts and routers; {app.node!r} is a {runs_on.KIND}"))
         problems.extend((join_path(path, sub), message) for sub, message in app.check(scenario))
     _check_segments(scenario, nodes, problems)
+    for name, registered in SECTIONS.items():
+        if registered.check is not None and name in scenario.sections:
+            problems.extend((join_path(name, sub) if not sub.startswith("[") else name + sub, message)
+                            for sub, message in registered.check(scenario, scenario.sections[name]))
     return problems
 
 
@@ -169,8 +180,14 @@ def _check_node(scenario: Scenario, path: str, node: NodeSpec, problems: Found) 
             owned.append((address, port))
     names = {port.name: port for port in ports}
     local = {address.ip for address, _ in owned}
+    routes_seen: dict[tuple[Any, ...], int] = {}
     for index, route in enumerate(node.route_specs()):
         where = f"{path}.routes[{index}]"
+        key = (route.prefix, route.via, route.dev, route.metric, route.src)
+        if key in routes_seen:
+            problems.append((where, f"duplicate route to {route.prefix} (also routes[{routes_seen[key]}])"))
+            continue
+        routes_seen[key] = index
         if route.via is None and route.dev is None:
             problems.append((where, f"a route to {route.prefix} needs a gateway (via) or an interface (dev)"))
         if route.dev is not None and route.dev not in names:

@@ -80,7 +80,7 @@ time_limit = "1 parsec"
 
 [[hosts]]
 name = "client"
-settings = { ip_local_port_range = "60999-32768", somaxconn = 4096 }
+settings = { ip_local_port_range = "60999-32768", somaxcon = 4096 }
 
 [[hosts.interfaces]]
 name = "eth0"
@@ -145,7 +145,7 @@ def test_every_problem_is_reported_at_once() -> None:
         "network.seed": (2, "-1 is out of range: must be at least 0"),
         "network.time_limit": (3, "bad duration '1 parsec'"),
         "hosts[0].settings.ip_local_port_range": (7, "the low end is above the high end"),
-        "hosts[0].settings.somaxconn": (7, "unknown key 'somaxconn'"),
+        "hosts[0].settings.somaxcon": (7, "unknown key 'somaxcon' (did you mean 'somaxconn'?)"),
         "hosts[0].interfaces[0].mtu": (11, "9 is out of range: must be 68..65535"),
         "hosts[0].interfaces[0].adresses": (12, "unknown key 'adresses' (did you mean 'addresses'?)"),
         "hosts[0].interfaces[1].addresses[0]": (16, "'10.0.0.300/24' is not an IPv4 interface address"),
@@ -420,7 +420,7 @@ def test_registering_a_taken_section_fails() -> None:
 
 @attrs.frozen(kw_only=True)
 class _Action:
-    """``[[timeline]]``: one action (a stand-in for the real timeline)."""
+    """``[[stand_in]]``: one action (a stand-in for a registered section)."""
 
     at: Duration = attrs.field(metadata=meta("when"))
     do: str = attrs.field(metadata=meta("what"))
@@ -430,13 +430,13 @@ def test_a_registered_section_is_structured_and_checked() -> None:
     from netsim.scenario import register_section, scenario_json_schema
     from netsim.scenario.model import SECTIONS
 
-    register_section("timeline", tuple[_Action, ...], "actions in time order", tuple)
+    register_section("stand_in", tuple[_Action, ...], "actions in time order", tuple)
     try:
-        scenario = load_scenario_text('[[timeline]]\nat = "1s"\ndo = "x"\n')
-        assert scenario.sections["timeline"] == (_Action(at=Duration("1s"), do="x"),)
-        assert load_scenario_text("").sections["timeline"] == ()
-        found = by_path('[[timeline]]\nat = "1 parsec"\ndo = "x"\nwhen = 1\n')
-        assert set(found) == {"timeline[0].at", "timeline[0].when"}
-        assert scenario_json_schema()["properties"]["timeline"]["items"] == {"$ref": "#/$defs/_Action"}
+        scenario = load_scenario_text('[[stand_in]]\nat = "1s"\ndo = "x"\n')
+        assert scenario.sections["stand_in"] == (_Action(at=Duration("1s"), do="x"),)
+        assert load_scenario_text("").sections["stand_in"] == ()
+        found = by_path('[[stand_in]]\nat = "1 parsec"\ndo = "x"\nwhen = 1\n')
+        assert set(found) == {"stand_in[0].at", "stand_in[0].when"}
+        assert scenario_json_schema()["properties"]["stand_in"]["items"] == {"$ref": "#/$defs/_Action"}
     finally:
-        del SECTIONS["timeline"]
+        del SECTIONS["stand_in"]

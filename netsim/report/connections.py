@@ -19,6 +19,7 @@ sequence number) starts a new connection, as Wireshark's ``tcp.stream`` does.
 
 from __future__ import annotations
 
+import functools
 from collections import deque
 from collections.abc import Iterable
 from ipaddress import ip_address
@@ -30,7 +31,7 @@ from netsim.errors import WireError
 from netsim.wire.ethernet import EthernetFrame
 from netsim.wire.ipv4 import IPv4Packet
 from netsim.wire.ipv6 import IPv6Packet
-from netsim.wire.summary import summarize
+from netsim.wire.summary import summarize_bytes
 from netsim.wire.tcp import TCPSegment, flags_text
 from netsim.wire.udp import UDPDatagram
 
@@ -45,10 +46,15 @@ def _reverse(t: Tuple5) -> Tuple5:
     return (t[0], t[3], t[4], t[1], t[2])
 
 
+@functools.lru_cache(maxsize=1 << 16)
+def _address_key(text: str) -> int:
+    address = ip_address(text)
+    return address.version * (1 << 129) + int(address)
+
+
 def _sort_key(t: Tuple5) -> tuple[str, int, int, int, int]:
     """Addresses in numeric order (``10.0.0.9`` before ``10.0.0.10``), IPv4 before IPv6."""
-    src, dst = ip_address(t[1]), ip_address(t[3])
-    return (t[0], src.version * (1 << 129) + int(src), t[2], dst.version * (1 << 129) + int(dst), t[4])
+    return (t[0], _address_key(t[1]), t[2], _address_key(t[3]), t[4])
 
 
 @attrs.frozen
@@ -66,7 +72,12 @@ class Decoded:
     window: int = 0
     length: int = 0
     signature: tuple[Any, ...] = ()
-    summary: str = ""
+    frame: bytes = attrs.field(default=b"", repr=False, eq=False)
+
+    @property
+    def summary(self) -> str:
+        """The frame as ``tcpdump -nn`` prints it (made only for the hops that are drawn)."""
+        return summarize_bytes(self.frame)
 
     @property
     def tuple5(self) -> Tuple5:
@@ -92,11 +103,10 @@ def decode_frame(data: bytes) -> Decoded | None:
     if isinstance(segment, TCPSegment):
         return Decoded("TCP", src, segment.src_port, dst, segment.dst_port, segment.seq, segment.ack, segment.flags,
                        segment.window, len(segment.payload),
-                       ("TCP", segment.seq, segment.ack, segment.flags, segment.window, segment.payload),
-                       summarize(frame))
+                       ("TCP", segment.seq, segment.ack, segment.flags, segment.window, segment.payload), data)
     if isinstance(segment, UDPDatagram):
         return Decoded("UDP", src, segment.src_port, dst, segment.dst_port, length=len(segment.payload),
-                       signature=("UDP", segment.payload), summary=summarize(frame))
+                       signature=("UDP", segment.payload), frame=data)
     return None
 
 

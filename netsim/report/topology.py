@@ -16,8 +16,9 @@ from typing import Any
 from netsim.report.svg import esc, line, num, svg_open, text
 from netsim.units import format_duration
 
-COL_W = 340
-ROW_H = 150
+COL_W = 340  # between two nodes of the main chain
+SLOT_W = 200  # between two nodes side by side below one node
+ROW_H = 170
 MARGIN_X = 90
 MARGIN_Y = 70
 
@@ -69,8 +70,8 @@ def _farthest(adjacency: dict[str, list[str]], start: str) -> tuple[str, dict[st
     return best, parents
 
 
-def layout(network: Any) -> dict[str, tuple[int, int]]:
-    """(column, row) of every node."""
+def layout(network: Any) -> dict[str, tuple[float, float]]:
+    """The centre (x, y) of every node, in pixels."""
     names = sorted(network.nodes)
     adjacency: dict[str, list[str]] = {name: [] for name in names}
     for link in network.links:
@@ -83,8 +84,8 @@ def layout(network: Any) -> dict[str, tuple[int, int]]:
             adjacency[b].append(a)
     for name in names:
         adjacency[name].sort()
-    placed: dict[str, tuple[int, int]] = {}
-    row_base = 0
+    placed: dict[str, tuple[float, float]] = {}
+    top = float(MARGIN_Y)
     for name in names:
         if name in placed:
             continue
@@ -112,14 +113,26 @@ def layout(network: Any) -> dict[str, tuple[int, int]]:
                     depth[other] = depth[current] + 1
                     column[other] = column[current]
                     queue.append(other)
-        rows_used = 0
-        for i in range(len(spine)):
-            below = sorted((n for n in part if column[n] == i and depth[n] > 0), key=lambda n: (depth[n], n))
-            placed[spine[i]] = (i, row_base)
-            for k, other in enumerate(below, 1):
-                placed[other] = (i, row_base + k)
-            rows_used = max(rows_used, len(below))
-        row_base += rows_used + 1
+        # each spine node gets a block wide enough for the widest level of what hangs below it
+        levels: list[dict[int, list[str]]] = [{} for _ in spine]
+        for other in sorted(part, key=lambda n: (depth[n], n)):
+            if depth[other] > 0:
+                levels[column[other]].setdefault(depth[other], []).append(other)
+        x = float(MARGIN_X) - COL_W / 2
+        rows = 0
+        for i, spine_node in enumerate(spine):
+            widest = max((len(level) for level in levels[i].values()), default=1)
+            block = max(COL_W, widest * SLOT_W)
+            centre = x + block / 2 if i else float(MARGIN_X) + max(0.0, (block - COL_W) / 2)
+            if i == 0:
+                x = centre - block / 2
+            placed[spine_node] = (centre, top)
+            for level, members in levels[i].items():
+                for j, other in enumerate(members):
+                    placed[other] = (centre + (j - (len(members) - 1) / 2) * SLOT_W, top + level * ROW_H)
+                rows = max(rows, level)
+            x += block
+        top += (rows + 1) * ROW_H
     return placed
 
 
@@ -161,14 +174,14 @@ def topology_svg(network: Any) -> str:
     if not network.nodes:
         return '<p class="muted">(no nodes)</p>'
     positions = layout(network)
-    columns = max(c for c, _ in positions.values()) + 1
-    rows = max(r for _, r in positions.values()) + 1
-    width = MARGIN_X * 2 + (columns - 1) * COL_W
-    height = MARGIN_Y + (rows - 1) * ROW_H + 70
+    left = min(x for x, _ in positions.values())
+    if left < MARGIN_X:  # nodes spread left of the first one: move everything right
+        positions = {name: (x + MARGIN_X - left, y) for name, (x, y) in positions.items()}
+    width = max(x for x, _ in positions.values()) + MARGIN_X
+    height = max(y for _, y in positions.values()) + 70
 
     def xy(name: str) -> tuple[float, float]:
-        column, row = positions[name]
-        return MARGIN_X + column * COL_W, MARGIN_Y + row * ROW_H
+        return positions[name]
 
     out = [svg_open(width, height, label="network topology", cls="topology")]
     links = sorted(network.links, key=lambda link: (link.a.full_name, link.b.full_name))
@@ -184,7 +197,11 @@ def topology_svg(network: Any) -> str:
         if horizontal:
             out.append(text(mx, my - 8, link_label(link), cls="link-label", anchor="middle"))
         else:
-            out.append(text(mx + 10, my + 4, link_label(link), cls="link-label"))
+            upper_x, lower_x = (ax, bx) if ay < by else (bx, ax)
+            if lower_x > upper_x:
+                out.append(text(mx + 8, my + 4, link_label(link), cls="link-label"))
+            else:
+                out.append(text(mx - 8, my + 4, link_label(link), cls="link-label", anchor="end"))
         for iface, (sx, sy), (tx, ty) in ((link.a, (ax, ay), (bx, by)), (link.b, (bx, by), (ax, ay))):
             lines = _iface_text(iface, iface.node)
             if horizontal:
@@ -196,12 +213,18 @@ def topology_svg(network: Any) -> str:
                     out.append(text(px, base + k * 12, content, cls="iface" if k == 0 else "addr",
                                     anchor=anchor))
             else:
-                direction = 1 if ty > sy else -1
-                py = sy + direction * 40
-                first = py + (4 if direction > 0 else -4 - 12 * (len(lines) - 1))
+                # a link going down or up: labels a little way along it from their node; the upper
+                # end's on the inner side, the lower end's on the outer side, below the link label
+                below = ty > sy
+                fraction = 0.2 if below else 0.26
+                fx, fy = sx + (tx - sx) * fraction, sy + (ty - sy) * fraction
+                lean = (tx - sx) if below else (sx - tx)  # > 0: the lower end is to the right
+                inner = (lean > 0) == below
+                anchor, dx = ("end", -6.0) if inner else ("start", 6.0)
+                first = fy + 4 if below else fy - 12 * (len(lines) - 1)
                 for k, content in enumerate(lines):
-                    out.append(text(sx - 8, first + k * 12, content, cls="iface" if k == 0 else "addr",
-                                    anchor="end"))
+                    out.append(text(fx + dx, first + k * 12, content, cls="iface" if k == 0 else "addr",
+                                    anchor=anchor))
         out.append("</g>")
     for name in sorted(network.nodes):
         if name not in positions:
@@ -212,8 +235,8 @@ def topology_svg(network: Any) -> str:
         out.append(f'<g class="node" data-node="{esc(name)}" data-kind="{esc(kind)}">')
         out.append(f"<title>{esc(name)} ({esc(kind)})</title>")
         out.append(_shape(kind, x, y))
-        out.append(text(x, y + 4, name, cls="node-name", anchor="middle"))
-        out.append(text(x, y - 36 if kind != "switch" else y - 22, kind, cls="node-kind", anchor="middle"))
+        out.append(text(x, y - 1, name, cls="node-name", anchor="middle"))
+        out.append(text(x, y + 12, kind, cls="node-kind", anchor="middle"))
         out.append("</g>")
     out.append("</svg>")
     return "\n".join(out)

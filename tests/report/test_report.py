@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import re
 from collections import Counter
 from typing import Any
@@ -202,3 +203,35 @@ def test_an_empty_network_still_renders() -> None:
 
     html = render_report(Network(0), title="empty")
     assert "No TCP or UDP traffic" in html and html.endswith("</html>\n")
+
+
+def test_topology_layout_keeps_nodes_apart() -> None:
+    from netsim.report.topology import layout
+    from netsim.sim.network import Network
+
+    net = Network(0)
+    sw1, sw2, r1 = net.add_switch("sw1"), net.add_switch("sw2"), net.add_router("r1")
+    for index, name in enumerate(["c1", "c2", "c3", "c4"]):
+        host = net.add_host(name)
+        host.add_interface("eth0")
+        port = sw1.add_interface(f"p{index}")
+        net.connect(host["eth0"], port)
+    r1.add_interface("eth0")
+    r1.add_interface("eth1")
+    sw1.add_interface("up")
+    sw2.add_interface("up")
+    net.connect(sw1["up"], r1["eth0"])
+    net.connect(r1["eth1"], sw2["up"])
+    for index, name in enumerate(["s1", "s2"]):
+        host = net.add_host(name)
+        host.add_interface("eth0")
+        net.connect(host["eth0"], sw2.add_interface(f"p{index}"))
+    positions = layout(net)
+    assert sorted(positions) == sorted(net.nodes)
+    for (x1, y1), (x2, y2) in itertools.combinations(sorted(positions.values()), 2):
+        assert abs(x1 - x2) >= 150 or abs(y1 - y2) >= 100
+    # the chain c1 - sw1 - r1 - sw2 - s1 runs left to right on one row; the other hosts hang below
+    row = [name for name, (_x, y) in sorted(positions.items(), key=lambda kv: kv[1]) if y == positions["c1"][1]]
+    assert row == ["c1", "sw1", "r1", "sw2", "s1"]
+    assert all(positions[name][1] > positions["c1"][1] for name in ("c2", "c3", "c4", "s2"))
+    assert layout(net) == positions

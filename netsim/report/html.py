@@ -385,8 +385,12 @@ def _rewrites(connection: Connection) -> list[str]:
     return found
 
 
-def _connections_html(connections: list[Connection], node_kinds: dict[str, str], max_ladders: int) -> str:
+def _connections_html(connections: list[Connection], node_kinds: dict[str, str], max_ladders: int,
+                      kept: bool = True) -> str:
     if not connections:
+        if not kept:
+            return ('<p class="muted">The trace was not kept (<code>Network(keep_trace=False)</code>), so there '
+                    "are no frames to draw.</p>")
         return '<p class="muted">No TCP or UDP traffic in the trace.</p>'
     rows = []
     for connection in connections[:MAX_CONNECTION_ROWS]:
@@ -449,7 +453,8 @@ def render_report(network: Any, *, title: str, scenario_text: str | None = None,
     if views is not None:
         sections.append(("views", "Observer views", _views_html(views)))
     sections.append(("connections", f"Connections ({len(connections)})",
-                     _connections_html(connections, node_kinds, max_ladders)))
+                     _connections_html(connections, node_kinds, max_ladders,
+                                       kept=bool(getattr(network.trace, "keep", True)))))
     if snapshots is not None:
         sections.append(("snapshots", "Socket snapshots (ss)", _snapshots_html(snapshots)))
     sections.append(("counters", "Counters and drops", _counters_html(network)))

@@ -136,7 +136,7 @@ def layout(network: Any) -> dict[str, tuple[float, float]]:
     return placed
 
 
-HALF_WIDTH = {"host": 55, "switch": 62, "router": 30, "nat-router": 38}
+HALF_WIDTH = {"host": 55, "switch": 62, "router": 30, "nat-router": 46}
 
 
 def _shape(kind: str, x: float, y: float) -> str:
@@ -148,7 +148,7 @@ def _shape(kind: str, x: float, y: float) -> str:
         return f'<circle cx="{num(x)}" cy="{num(y)}" r="30" class="n-router"/>'
     if kind == "nat-router":
         pts = " ".join(f"{num(x + dx)},{num(y + dy)}" for dx, dy in
-                       ((-38, 0), (-19, -30), (19, -30), (38, 0), (19, 30), (-19, 30)))
+                       ((-46, 0), (-24, -30), (24, -30), (46, 0), (24, 30), (-24, 30)))
         return f'<polygon points="{pts}" class="n-nat"/>'
     pts = f"{num(x)},{num(y - 30)} {num(x + 36)},{num(y)} {num(x)},{num(y + 30)} {num(x - 36)},{num(y)}"
     return f'<polygon points="{pts}" class="n-other"/>'

@@ -203,6 +203,7 @@ def test_an_empty_network_still_renders() -> None:
 
     html = render_report(Network(0), title="empty")
     assert "No TCP or UDP traffic" in html and html.endswith("</html>\n")
+    assert "keep_trace=False" in render_report(Network(0, keep_trace=False), title="untraced")
 
 
 def test_topology_layout_keeps_nodes_apart() -> None:

@@ -117,7 +117,7 @@ class TCPConnection:
         "_rtx_count", "rto_expiries",
         # receive side
         "rcvbuf", "rcv_wscale", "_rcv_edge", "rcv_ssthresh", "_rcv_mss", "_rcv_unacked", "_quick", "_fin_seq",
-        "eof", "_last_ooo",
+        "eof", "_last_ooo", "_ack_pushed",
         # options
         "ts_ok", "ts_recent", "ts_offset", "sack_ok", "ws_ok",
         # timers (absolute ns, or None)
@@ -186,6 +186,7 @@ class TCPConnection:
         self._fin_seq: int | None = None
         self.eof = False
         self._last_ooo: int | None = None
+        self._ack_pushed = False  # Linux's ICSK_ACK_PUSHED: a delayed ACK covers a PSH segment
         self.ts_ok = False
         self.ts_recent = 0
         self.ts_offset = ts_offset & MASK
@@ -357,7 +358,11 @@ class TCPConnection:
         before = self.rcv_wnd
         data = self.rcvbuf.read(size)
         if data and self.state in _DATA_IN_STATES:
-            # Linux tcp_cleanup_rbuf: announce the window when it at least doubles
+            # Linux tcp_cleanup_rbuf: a delayed ACK for pushed data goes out once the application
+            # has read it all; and the window is announced when it at least doubles
+            if self.t_delack is not None and self._ack_pushed and not self.rcvbuf.readable:
+                self._send_ack(now)
+                return data
             offer = self._window_offer()
             if offer >= 2 * before and offer >= self._rcv_mss and offer > before:
                 self._send_ack(now)
@@ -518,6 +523,7 @@ class TCPConnection:
         if flags & ACK:
             self._rcv_unacked = 0
             self.t_delack = None
+            self._ack_pushed = False
 
     def _sack_blocks(self) -> list[tuple[int, int]]:
         """RFC 2018 §4: the block holding the most recently received segment first."""
@@ -806,7 +812,7 @@ class TCPConnection:
         # 7. segment text
         state = self.state
         if payload and state in _DATA_IN_STATES:
-            self._data_arrival(seq, payload, now)
+            self._data_arrival(seq, payload, now, flags & PSH)
         elif payload:
             self._send_ack(now)  # data after the peer's FIN can only be a retransmission
         # 8. FIN
@@ -1104,7 +1110,7 @@ class TCPConnection:
                 marked = True
         return marked
 
-    def _data_arrival(self, seq: int, payload: bytes, now: int) -> None:
+    def _data_arrival(self, seq: int, payload: bytes, now: int, pushed: int = 0) -> None:
         """Step 7: in-order data to the buffer, out-of-order kept, and the ACK policy."""
         rcvbuf = self.rcvbuf
         size = len(payload)
@@ -1131,8 +1137,11 @@ class TCPConnection:
             self.rcv_ssthresh = min(self.rcv_ssthresh + 2 * self._rcv_mss, rcvbuf.capacity)
         if self._quick or self._rcv_unacked >= 2 * self._rcv_mss or self.rcv_wnd < self._rcv_mss:
             self._send_ack(now)
-        elif self.t_delack is None:
-            self.t_delack = now + self.settings.delack_min
+        else:
+            if self.t_delack is None:
+                self.t_delack = now + self.settings.delack_min
+            if pushed:
+                self._ack_pushed = True
 
     def _fin_arrival(self, now: int) -> None:
         """Step 8 (RFC 9293 §3.10.7.4): the peer is done sending."""
@@ -1140,8 +1149,14 @@ class TCPConnection:
         self._fin_seq = None
         self.eof = True
         self.events |= EV_EOF | EV_READABLE
-        self._send_ack(now)
         state = self.state
+        if state in (S.SYN_RECEIVED, S.ESTABLISHED):
+            # Linux tcp_fin: the ACK of a FIN in ESTABLISHED is delayed (pingpong mode), so an
+            # application that closes at once sends one FIN+ACK; in FIN-WAIT it goes at once
+            if self.t_delack is None:
+                self.t_delack = now + self.settings.delack_min
+        else:
+            self._send_ack(now)
         if state in (S.SYN_RECEIVED, S.ESTABLISHED):
             self._set_state(S.CLOSE_WAIT, "rcv FIN", now)
         elif state is S.FIN_WAIT_1:

@@ -1,0 +1,117 @@
+"""Run a TCP exchange through the real Linux kernel, in two network namespaces joined by a veth
+pair, and capture it with tcpdump: the oracle netsim's TCP is compared with.
+
+Needs root, ``ip netns`` and tcpdump; :func:`available` says whether this machine can.  GSO is
+turned off on the veth (``gso_max_segs 1``) so the capture shows wire-sized segments, and the
+namespaces get Linux's default buffer sysctls (``tcp_rmem`` max 6 MB -> window scale 7), which are
+netsim's defaults, whatever the host has.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+ECHO = r'''
+import socket, sys
+role, size = sys.argv[1], int(sys.argv[2])
+if role == "server":
+    s = socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    s.bind(("0.0.0.0", 9000)); s.listen(16)
+    print("listening", flush=True)
+    c, _ = s.accept()
+    def exactly(n):
+        b = b""
+        while len(b) < n:
+            x = c.recv(n - len(b))
+            if not x:
+                break
+            b += x
+        return b
+    h = exactly(4); body = exactly(int.from_bytes(h, "big")); c.sendall(h + body)
+    assert c.recv(10) == b""
+    c.close()
+else:
+    msg = bytes(i % 251 for i in range(size))
+    s = socket.create_connection(("10.9.0.2", 9000))
+    s.sendall(len(msg).to_bytes(4, "big") + msg)
+    got = b""
+    while len(got) < len(msg) + 4:
+        x = s.recv(65536)
+        if not x:
+            break
+        got += x
+    assert got[4:] == msg
+    s.close()
+'''
+
+
+def available() -> str | None:
+    """None when the machine can run the oracle, else why not."""
+    if os.geteuid() != 0:
+        return "needs root"
+    for tool in ("ip", "tcpdump"):
+        if shutil.which(tool) is None:
+            return f"needs {tool}"
+    probe = subprocess.run(["ip", "netns", "add", "netsim-probe"], check=False, capture_output=True, text=True)
+    if probe.returncode != 0:
+        return f"cannot create network namespaces: {probe.stderr.strip()}"
+    subprocess.run(["ip", "netns", "del", "netsim-probe"], check=False, capture_output=True)
+    return None
+
+
+def _run(*command: str) -> None:
+    subprocess.run(command, check=True, capture_output=True, text=True)
+
+
+def framed_echo(pcap: Path, size: int = 65536) -> None:
+    """Lab 1.5 through Linux: a client in one namespace sends a ``size``-byte length-framed
+    message to an echo server in the other; ``pcap`` gets the client side's capture."""
+    script = pcap.parent / "linux_echo.py"
+    script.write_text(ECHO)
+    names = ("netsim-a", "netsim-b")
+    for name in names:
+        subprocess.run(["ip", "netns", "del", name], check=False, capture_output=True)
+    try:
+        for name in names:
+            _run("ip", "netns", "add", name)
+        _run("ip", "link", "add", "va", "netns", names[0], "type", "veth", "peer", "name", "vb", "netns",
+             names[1])
+        for name, iface, address in ((names[0], "va", "10.9.0.1/24"), (names[1], "vb", "10.9.0.2/24")):
+            _run("ip", "-n", name, "addr", "add", address, "dev", iface)
+            _run("ip", "-n", name, "link", "set", "lo", "up")
+            _run("ip", "-n", name, "link", "set", iface, "up", "mtu", "1500", "gso_max_segs", "1",
+                 "gso_max_size", "1500")
+            for setting in ("net.ipv4.tcp_rmem=4096 131072 6291456", "net.ipv4.tcp_wmem=4096 16384 4194304"):
+                _run("ip", "netns", "exec", name, "sysctl", "-q", "-w", setting)
+        server = subprocess.Popen(["ip", "netns", "exec", names[1], sys.executable, str(script), "server",
+                                   str(size)], stdout=subprocess.PIPE, text=True)
+        assert server.stdout is not None
+        server.stdout.readline()  # "listening"
+        # a 64 MB capture buffer: over a veth the whole exchange is one burst
+        dump = subprocess.Popen(["ip", "netns", "exec", names[0], "tcpdump", "-i", "va", "-U", "-B", "65536",
+                                 "-w", str(pcap), "tcp port 9000 or udp port 9"], stderr=subprocess.DEVNULL)
+        # tcpdump says "listening" a moment before it captures: probe with UDP datagrams (to the
+        # discard port) until one shows up in the file, then start the exchange
+        probe = ("import socket; s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM); "
+                 "s.sendto(b'probe', ('10.9.0.2', 9))")
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline:
+            _run("ip", "netns", "exec", names[0], sys.executable, "-c", probe)
+            time.sleep(0.1)
+            if pcap.exists() and pcap.stat().st_size > 24:
+                break
+        else:
+            raise RuntimeError("tcpdump captured nothing in the namespace")
+        _run("ip", "netns", "exec", names[0], sys.executable, str(script), "client", str(size))
+        server.wait(timeout=30)
+        time.sleep(1.0)  # let tcpdump write the last packets
+        dump.terminate()
+        dump.wait(timeout=10)
+    finally:
+        for name in names:
+            subprocess.run(["ip", "netns", "del", name], check=False, capture_output=True)

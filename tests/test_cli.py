@@ -99,3 +99,97 @@ def test_show(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
     assert main(["show", str(bad)]) == 2
     captured = capsys.readouterr()
     assert captured.out == "" and "hosts[0].name: 'a b' is not a node name" in captured.err
+
+
+# --- netsim run / replay ---------------------------------------------------------------------------
+
+
+def _netsim(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, "-m", "netsim", *args], capture_output=True, text=True, check=False,
+                          env=env)
+
+
+def test_run_passes_prints_tables_and_writes_the_run_directory(tmp_path: Path) -> None:
+    out = tmp_path / "out"
+    result = _netsim("run", str(SCENARIOS / "tcp_echo.toml"), "--out", str(out))
+    assert result.returncode == 0, result.stderr
+    for title in ("apps", "timeline", "ss server at", "expectations"):
+        assert title in result.stdout
+    assert "expectations 6/6: passed" in result.stdout
+    assert "\x1b[" not in result.stdout  # not a terminal: no colours and no progress bar
+    assert sorted(p.name for p in out.iterdir()) == ["scenario.toml", "server.pcap", "summary.json", "trace.jsonl"]
+    summary = json.loads((out / "summary.json").read_text())
+    assert summary["passed"] is True and summary["scenario"]["file"] == "tcp_echo.toml"
+    assert len(read_pcap(out / "server.pcap")) > 0
+    replayed = _netsim("replay", str(out))
+    assert replayed.returncode == 0 and "trace hash matches" in replayed.stdout
+
+
+def test_run_exit_1_on_a_failed_expectation(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["run", str(SCENARIOS / "tcp_refused.toml")]) == 1
+    out = capsys.readouterr().out
+    assert "FAILED" in out and "null" in out and "expectations 1/2: FAILED" in out
+    assert main(["run", "--quiet", str(SCENARIOS / "tcp_refused.toml")]) == 1
+    captured = capsys.readouterr()
+    assert captured.out == ""
+    assert captured.err == ("FAILED: app client1: echo_ok = true: expected client1.echo_ok = true; "
+                            "seen client1.echo_ok = null\n")
+
+
+def test_run_exit_2_on_a_bad_file_and_runs_nothing(tmp_path: Path) -> None:
+    out = tmp_path / "out"
+    result = _netsim("run", str(SCENARIOS / "bad" / "run.toml"), "--out", str(out))
+    assert result.returncode == 2 and result.stdout == ""
+    lines = result.stderr.splitlines()
+    assert len(lines) >= 14 and all(line.startswith(f"{SCENARIOS / 'bad' / 'run.toml'}:") for line in lines)
+    assert not out.exists()
+
+
+def test_run_seed_option(tmp_path: Path) -> None:
+    for seed in ("5", "6"):
+        assert main(["run", "-q", str(SCENARIOS / "tcp_echo.toml"), "--seed", seed, "--out", str(tmp_path / seed)]) == 0
+    a, b = (json.loads((tmp_path / seed / "summary.json").read_text()) for seed in ("5", "6"))
+    assert (a["seed"], b["seed"]) == (5, 6) and a["trace_hash"] != b["trace_hash"]
+    assert main(["replay", "-q", str(tmp_path / "6")]) == 0
+
+
+def test_replay_mismatch_exits_1_naming_the_record(tmp_path: Path) -> None:
+    out = tmp_path / "out"
+    assert main(["run", "-q", str(SCENARIOS / "tcp_echo.toml"), "--out", str(out)]) == 0
+    copy = out / "scenario.toml"
+    copy.write_text(copy.read_text().replace('size = "64KiB"', 'size = "32KiB"'))
+    result = _netsim("replay", str(out))
+    assert result.returncode == 1
+    assert "MISMATCH" in result.stderr and "trace differs first at record" in result.stderr
+    assert "saved:" in result.stderr and "replay:" in result.stderr
+
+
+def test_replay_of_something_that_is_not_a_run_directory(tmp_path: Path) -> None:
+    result = _netsim("replay", str(tmp_path))
+    assert result.returncode == 2 and "not a run directory (missing summary.json, scenario.toml)" in result.stderr
+
+
+def test_run_trace_hash_is_the_same_across_processes(tmp_path: Path) -> None:
+    hashes = set()
+    for hash_seed in ("0", "1"):
+        out = tmp_path / hash_seed
+        env = {**os.environ, "PYTHONHASHSEED": hash_seed}
+        result = _netsim("run", "-q", str(SCENARIOS / "tcp_echo.toml"), "--out", str(out), env=env)
+        assert result.returncode == 0, result.stderr
+        hashes.add(json.loads((out / "summary.json").read_text())["trace_hash"])
+        assert (out / "trace.jsonl").read_text() == ((tmp_path / "0") / "trace.jsonl").read_text()
+    assert len(hashes) == 1
+
+
+@pytest.mark.parametrize("command", ["run", "replay"])
+def test_subcommand_help(command: str) -> None:
+    result = _netsim(command, "--help")
+    assert result.returncode == 0
+    text = " ".join(result.stdout.split())
+    if command == "run":
+        for option in ("--seed N", "--out DIR", "--quiet", "summary.json", "trace.jsonl", "Exit status"):
+            assert option in text
+    else:
+        assert "first trace record that differs" in text and "Exit status 0" in text
+    top = _netsim("--help").stdout
+    assert "run" in top and "replay" in top

@@ -493,6 +493,15 @@ def structure(value: Any, type_: Any, path: str, problems: list[tuple[str, str]]
     return None
 
 
+def _holds(value: Any, parts: list[Any]) -> bool:
+    for part in parts:
+        try:
+            value = value[part]
+        except (KeyError, IndexError, TypeError):
+            return False
+    return True
+
+
 def _without(value: Any, paths: list[str], prefix: str) -> Any:
     """A copy of ``value`` without what ``paths`` (below ``prefix``) point at; None if that is all of it."""
     from netsim.scenario.lines import parse_path
@@ -502,6 +511,8 @@ def _without(value: Any, paths: list[str], prefix: str) -> Any:
     removals: list[tuple[list[Any], set[int]]] = []
     for path in paths:
         parts = parse_path(path)[depth:]
+        while len(parts) > 1 and isinstance(parts[-1], str) and not _holds(value, parts):
+            parts = parts[:-1]  # a missing key (an entry's kind or action) cannot be left out: drop the entry
         if not parts:
             return None
         container = value

@@ -88,7 +88,7 @@ def validate(scenario: Scenario, broken: Iterable[str] = ()) -> Found:
         problems.extend((join_path(path, sub), message) for sub, message in app.check(scenario))
     _check_segments(scenario, nodes, problems)
     for name, registered in SECTIONS.items():
-        if registered.check is not None and name in scenario.sections:
+        if registered.check is not None and scenario.sections.get(name) is not None:
             problems.extend((join_path(name, sub) if not sub.startswith("[") else name + sub, message)
                             for sub, message in registered.check(scenario, scenario.sections[name]))
     return problems

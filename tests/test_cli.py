@@ -117,7 +117,8 @@ def test_run_passes_prints_tables_and_writes_the_run_directory(tmp_path: Path) -
         assert title in result.stdout
     assert "expectations 6/6: passed" in result.stdout
     assert "\x1b[" not in result.stdout  # not a terminal: no colours and no progress bar
-    assert sorted(p.name for p in out.iterdir()) == ["scenario.toml", "server.pcap", "summary.json", "trace.jsonl"]
+    assert sorted(p.name for p in out.iterdir()) == ["report.html", "scenario.toml", "server.pcap", "summary.json",
+                                                     "trace.jsonl"]
     summary = json.loads((out / "summary.json").read_text())
     assert summary["passed"] is True and summary["scenario"]["file"] == "tcp_echo.toml"
     assert len(read_pcap(out / "server.pcap")) > 0

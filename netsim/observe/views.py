@@ -180,7 +180,24 @@ def flow_view(network: Any, start: Any, flow: FlowTuple, *, first: str | None = 
                     side = "inside" if iface.name in node.inside else "outside"
                     observations[-1] = _seen(f"{node.name}:{iface.name} in ({side})", node.name, current)
                     current = translated
+            elif _would_translate(node, iface, current):
+                return ConnectionView(tuple(observations), tuple(links), False,
+                                      f"{node.name} has no NAT entry for {current} (yet, or any more)")
     return ConnectionView(tuple(observations), tuple(links), False, "the path is longer than 64 hops")
+
+
+def _would_translate(node: Any, iface: Any, flow: FlowTuple) -> bool:
+    """Whether a packet of ``flow`` arriving on ``iface`` would go through the NAT table (so,
+    with no entry, the walk cannot know the tuple beyond it)."""
+    nat = node.nat
+    if nat._is_exempt(flow.src) or nat._is_exempt(flow.dst):
+        return False
+    if iface.name == node.outside:
+        return flow.dst in nat._outside_set
+    if iface.name in node.inside:
+        route = node.routes.lookup(flow.dst)
+        return flow.dst in nat._outside_set or (route is not None and route.interface == node.outside)
+    return False
 
 
 def _seen(observer: str, node: str, flow: FlowTuple) -> Observation:

@@ -20,6 +20,7 @@ _HEADLINE = ("error", "errors", "local", "peer", "target", "listen", "accepted",
              "bytes_sent", "bytes_received", "echo_ok", "connected", "failed", "attempted", "local_ports",
              "requests", "responses", "latency", "rtt", "lost", "goodput_bps", "retransmits", "connect_latency",
              "messages", "datagrams", "sources", "first_error", "first_error_at", "listen_counters")
+MAX_VIEWS = 8  # connection views printed; the rest are in summary.json and the report
 _SKIP = {"connections", "latencies", "rtts", "lines", "port", "hops"}
 
 
@@ -47,7 +48,8 @@ def app_lines(result: dict[str, Any]) -> str:
 
 
 def print_outcome(outcome: RunOutcome, console: Console) -> None:
-    """Every table of a run, in order: apps, timeline, snapshots, NAT dumps, drops, expectations."""
+    """Every table of a run, in order: apps, timeline, snapshots, NAT dumps, connection views (the
+    5-tuple each observer saw), drops, expectations."""
     apps = Table(title="apps", show_lines=True)
     for column in ("app", "kind", "node", "status", "result"):
         apps.add_column(column, overflow="fold")
@@ -76,6 +78,21 @@ def print_outcome(outcome: RunOutcome, console: Console) -> None:
                       "entries)")
         for line in dump["lines"]:
             console.print("  " + line, markup=False, highlight=False)
+    for view in outcome.views[:MAX_VIEWS]:
+        table = Table(title=f"connection {view['index']}: {view['connection']}"
+                            + (f" (app {view['app']})" if view.get("app") else ""))
+        for column in ("observer", "src", "sport", "dst", "dport", "proto"):
+            table.add_column(column)
+        for row in view["observations"]:
+            table.add_row(row["observer"], row["src"], str(row["sport"]), row["dst"], str(row["dport"]),
+                          row["protocol"].upper())
+        console.print(table)
+        for link in view.get("nat", []):
+            console.print(f"  NAT {link['node']}: {link['conntrack']}")
+        if not view.get("complete", True):
+            console.print(f"  (the view stops here: {view.get('note', '')})")
+    if len(outcome.views) > MAX_VIEWS:
+        console.print(f"({len(outcome.views) - MAX_VIEWS} more connection views in summary.json and report.html)")
     if outcome.drops:
         drops = Table(title="drops by reason")
         drops.add_column("where")

@@ -32,6 +32,7 @@ from netsim.scenario import apps as _builtin_apps  # noqa: F401  (registers the 
 from netsim.scenario import expect as _expectations  # noqa: F401  (registers the expectations section)
 from netsim.scenario import nat as _nat_routers  # noqa: F401  (registers [[nat_routers]])
 from netsim.scenario import timeline as _timeline  # noqa: F401  (registers the timeline section)
+from netsim.scenario import views as _views  # noqa: F401  (registers observer-view and [[plots]])
 from netsim.scenario.lines import SourceIndex
 from netsim.scenario.model import (
     APP_KINDS,

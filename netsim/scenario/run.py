@@ -89,6 +89,10 @@ class RunContext:
         self.nat_dumps: list[dict[str, Any]] = []
         self.log: list[dict[str, Any]] = []
         self.errors: list[str] = []
+        from netsim.scenario.views import ViewCollector, start_plots
+
+        self.views = ViewCollector(self)
+        self.samplers = start_plots(self)
 
     # --- apps ------------------------------------------------------------------------------------
 
@@ -386,6 +390,8 @@ class RunOutcome:
     drops: dict[str, dict[str, int]]
     errors: list[str]
     trace_hash: str
+    views: list[dict[str, Any]] = attrs.field(factory=list)
+    series: dict[str, list[tuple[int, float]]] = attrs.field(factory=dict)
 
     @property
     def passed(self) -> bool:
@@ -415,6 +421,8 @@ class RunOutcome:
             "timeline": self.timeline,
             "snapshots": [{k: v for k, v in s.items() if k != "objects"} for s in self.snapshots],
             "nat_dumps": self.nat_dumps,
+            "views": [{k: v for k, v in view.items() if k != "view"} for view in self.views],
+            "series": {name: [list(point) for point in points] for name, points in self.series.items()},
             "expectations": [e.to_json() for e in self.expectations],
             "drops": self.drops,
             "captures": [c.file for c in self.scenario.captures if c.file],
@@ -439,7 +447,25 @@ class RunOutcome:
             copy = out / "scenario.toml"
             copy.write_text(self.source, encoding="utf-8")
             written.append(copy)
+        report = out / "report.html"
+        report.write_text(self.report_html(), encoding="utf-8")
+        written.append(report)
         return written
+
+    def report_html(self) -> str:
+        """The run as one self-contained HTML page (netsim.report)."""
+        from netsim.report import render_report
+
+        return render_report(
+            self.network, title=f"netsim run: {Path(self.scenario.file).name}", scenario_text=self.source,
+            app_results={name: report.get("result", report) for name, report in self.apps.items()},
+            expectations=[{"description": e.description, "passed": e.ok, "expected": e.verdict.expected,
+                           "seen": e.verdict.seen} for e in self.expectations],
+            snapshots=[{"time": s.get("at", 0), "host": s.get("host", ""), "title": s.get("name", ""),
+                        "text": s.get("text", "")} for s in self.snapshots],
+            views=[{"connection": v["connection"], "observations": v["observations"], "nat": v.get("nat", []),
+                    "complete": v.get("complete", True), "note": v.get("note", "")} for v in self.views],
+            series=self.series)
 
 
 def _read_source(scenario: Scenario) -> str | None:
@@ -470,6 +496,7 @@ def run_scenario(scenario: Scenario | str | Path, *, seed: int | None = None, ou
         result = context.run(progress)
     finally:
         built.close()
+    context.views.finish()
     verdicts = []
     for index, expectation in enumerate(scenario.sections.get("expectations", ())):
         assert isinstance(expectation, Expectation)
@@ -482,7 +509,9 @@ def run_scenario(scenario: Scenario | str | Path, *, seed: int | None = None, ou
         scenario=scenario, source=source, seed=scenario.network.seed, network=network, built=built, result=result,
         apps={name: app.report() for name, app in context.apps.items()}, timeline=context.log,
         snapshots=context.snapshots, nat_dumps=context.nat_dumps, expectations=verdicts,
-        drops=drops_by_reason(network), errors=context.errors, trace_hash=network.trace_hash())
+        drops=drops_by_reason(network), errors=context.errors, trace_hash=network.trace_hash(),
+        views=list(context.views.views),
+        series={name: list(sampler.series[name]) for name, sampler in context.samplers.items()})
     if out_dir is not None:
         outcome.write(out_dir)
     return outcome

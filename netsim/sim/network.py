@@ -59,6 +59,9 @@ class Network:
         self.seed = seed
         self.env = simpy.Environment(initial_time=0)
         self.trace = Trace(keep=keep_trace)
+        #: called with each socket whose connect() completes (TCP) or fixes a peer (UDP): observers
+        #: such as the scenario runner's connection views read the network at that moment
+        self.connection_hooks: list[Any] = []
         self.time_limit = None if time_limit is None else parse_duration(time_limit)
         self.event_limit = event_limit
         self.events = 0

@@ -236,6 +236,8 @@ class Socket:
         self.remote = (ip, port)
         self.pending_error = None
         self._trace("connect", 0, address=address)
+        for hook in self.host.network.connection_hooks:
+            hook(self)
         return self._done(None)
 
     def getsockname(self) -> Address:

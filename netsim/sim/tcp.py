@@ -559,6 +559,8 @@ class TCPSocket:
             if self._connect_waiter is not None and not self._connect_waiter.triggered:
                 waiter, self._connect_waiter = self._connect_waiter, None
                 self._trace("connect", 0, address=self._format_peer())
+                for hook in self.host.network.connection_hooks:
+                    hook(self)
                 waiter.succeed(None)
         if events & EV_ERROR and self._connect_waiter is not None and not self._connect_waiter.triggered:
             waiter, self._connect_waiter = self._connect_waiter, None

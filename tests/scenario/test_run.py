@@ -71,8 +71,10 @@ def test_tcp_echo_passes_and_writes_its_files(tmp_path: Path) -> None:
     server = outcome.apps["echo"]["result"]
     assert server["peers"] == [client["result"]["local"]]  # the 5-tuple both ends see
     assert server["connections"][0]["local"] == "10.0.0.2:9000"
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["scenario.toml", "server.pcap", "summary.json",
-                                                          "trace.jsonl"]
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["report.html", "scenario.toml", "server.pcap",
+                                                          "summary.json", "trace.jsonl"]
+    report = (tmp_path / "report.html").read_text()
+    assert report.startswith("<!DOCTYPE html>") and "client1" in report
     summary = json.loads((tmp_path / "summary.json").read_text())
     assert summary["scenario"]["file"] == "tcp_echo.toml"
     assert summary["scenario"]["text"] == (DATA / "tcp_echo.toml").read_text()

@@ -26,6 +26,7 @@ from netsim.proto.tcp.settings import TCPSettings
 from netsim.sim.interface import Interface
 from netsim.sim.node import Node
 from netsim.sim.sockets import ICMPErrorReport, ICMPSocket, Socket, UDPSocket, error
+from netsim.wire._fields import fast_ipv4
 from netsim.wire.arp import ARPPacket
 from netsim.wire.fastpath import decode_ipv4_tcp_packet
 from netsim.wire.icmpv4 import (
@@ -145,7 +146,7 @@ class Host(Node):
         interface.addresses.append(value)
         if value.network.prefixlen < 31:  # RFC 3021: /31 and /32 have no broadcast address
             interface.broadcasts = interface.broadcasts | {value.network.broadcast_address}
-        self.local[value.ip] = interface
+        self.local[fast_ipv4(value.ip)] = interface
         self.local_packed = self.local_packed | {value.ip.packed}
         self.routes.add(Route(prefix=value.network, interface=iface, source=value.ip, kind="connected"))
         return value
@@ -282,13 +283,13 @@ class Host(Node):
         if route is None:
             return None
         if route.source is not None:
-            return route.source  # type: ignore[return-value]
+            return fast_ipv4(route.source)  # type: ignore[arg-type]
         iface = self.interfaces[route.interface]
         hop = route.gateway or dst
         for address in iface.ipv4:
             if hop in address.network:
-                return address.ip
-        return iface.ipv4[0].ip if iface.ipv4 else None
+                return fast_ipv4(address.ip)
+        return fast_ipv4(iface.ipv4[0].ip) if iface.ipv4 else None
 
     # --- receive path -------------------------------------------------------------------------
 

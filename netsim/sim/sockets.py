@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING, Any
 import attrs
 import simpy
 
+from netsim.wire._fields import fast_ipv4
 from netsim.wire.icmpv4 import ICMPv4Echo, ICMPv4Message
 from netsim.wire.udp import UDPDatagram
 
@@ -67,7 +68,7 @@ def _parse_ip(host: str) -> IPv4Address:
         raise error(errno.EINVAL) from None
     if not isinstance(parsed, IPv4Address):
         raise error(errno.EAFNOSUPPORT)
-    return parsed
+    return fast_ipv4(parsed)  # the shared hash-once instance: it keys every table a packet meets
 
 
 @attrs.frozen

@@ -70,7 +70,8 @@ def is_bool(_inst: Any, attribute: Any, value: Any) -> None:
 
 
 def is_ipv4(_inst: Any, attribute: Any, value: Any) -> None:
-    if type(value) is not IPv4Address:
+    kind = type(value)
+    if kind is not IPv4Address and kind is not _HashedIPv4Address:
         _reject(attribute, value, "an ipaddress.IPv4Address")
 
 
@@ -110,8 +111,44 @@ def trusted_constructor(cls: type[T]) -> Callable[..., T]:
     return make
 
 
+class _HashedIPv4Address(IPv4Address):
+    """An :class:`ipaddress.IPv4Address` that computes its hash once.
+
+    The standard class hashes as ``hash(hex(int(self)))`` on every call, which dominates the
+    dictionary lookups a simulated packet goes through (connection tables, NAT tables, routes),
+    since tuples of addresses are rehashed each time.  This subclass stores that same value, so it
+    equals, hashes, prints (``IPv4Address('10.0.0.1')``) and pickles exactly as the standard one:
+    the two mix freely in sets and dict keys.
+    """
+
+    __slots__ = ("_hash",)
+    _ip: int
+
+    def __init__(self, address: Any) -> None:
+        super().__init__(address)
+        # the standard class's own hash, computed once (salted per process like every str hash:
+        # it only places keys in dicts, nothing observable depends on it)
+        self._hash = IPv4Address.__hash__(self)
+
+    def __hash__(self) -> int:
+        return self._hash
+
+    def __reduce__(self) -> tuple[Any, tuple[int]]:
+        return fast_ipv4, (self._ip,)
+
+
+_HashedIPv4Address.__name__ = _HashedIPv4Address.__qualname__ = "IPv4Address"  # the same repr
+
 _IPV4_CACHE: dict[bytes, IPv4Address] = {}
 _CACHE_LIMIT = 1 << 16
+
+
+def fast_ipv4(address: IPv4Address | str | int | bytes) -> IPv4Address:
+    """The shared, hash-once instance of ``address`` (see :func:`ipv4_from_packed`)."""
+    if isinstance(address, _HashedIPv4Address):
+        return address
+    packed = address.packed if isinstance(address, IPv4Address) else IPv4Address(address).packed
+    return ipv4_from_packed(packed)
 
 
 def ipv4_from_packed(packed: bytes) -> IPv4Address:
@@ -121,7 +158,7 @@ def ipv4_from_packed(packed: bytes) -> IPv4Address:
     if address is None:
         if len(_IPV4_CACHE) >= _CACHE_LIMIT:
             _IPV4_CACHE.clear()
-        address = _IPV4_CACHE[packed] = IPv4Address(packed)
+        address = _IPV4_CACHE[packed] = _HashedIPv4Address(packed)
     return address
 
 

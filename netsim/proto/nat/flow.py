@@ -8,6 +8,8 @@ from typing import Any
 
 import attrs
 
+from netsim.wire._fields import fast_ipv4
+
 ICMP = 1
 TCP = 6
 UDP = 17
@@ -45,7 +47,7 @@ class FlowTuple:
 def flow(protocol: str | int, src: str | IPv4Address, sport: int, dst: str | IPv4Address, dport: int) -> FlowTuple:
     """``flow("udp", "192.168.1.10", 5000, "198.51.100.1", 53)``: a FlowTuple from friendly values."""
     number = PROTOCOL_NUMBERS[protocol] if isinstance(protocol, str) else protocol
-    return FlowTuple(number, IPv4Address(src), sport, IPv4Address(dst), dport)
+    return FlowTuple(number, fast_ipv4(src), sport, fast_ipv4(dst), dport)
 
 
 def icmp_echo(src: str | IPv4Address, dst: str | IPv4Address, identifier: int) -> FlowTuple:
@@ -78,7 +80,7 @@ def _port(_inst: Any, attribute: Any, value: Any) -> None:
 
 
 def _addr(value: Any) -> Any:
-    return IPv4Address(value) if isinstance(value, str) else value
+    return fast_ipv4(value) if isinstance(value, str | IPv4Address) else value
 
 
 def _opt_addr(value: Any) -> Any:

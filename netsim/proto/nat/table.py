@@ -33,6 +33,7 @@ from netsim.proto.nat.conntrack import IGNORE, CtDir, TcpCtState, can_open, tcp_
 from netsim.proto.nat.flow import ICMP, PROTOCOL_NAMES, TCP, UDP, Direction, Drop, FlowTuple, PortForward, networks
 from netsim.proto.ports import RandomSource
 from netsim.units import S
+from netsim.wire._fields import fast_ipv4
 
 #: Linux ``udp_packet()``: a UDP entry that sees a reply and is still active this long after it
 #: was created becomes a stream (ASSURED, ``nf_conntrack_udp_timeout_stream``)
@@ -170,7 +171,7 @@ class NatTable:
         rng: RandomSource | None = None,
     ) -> None:
         addrs = [outside] if isinstance(outside, IPv4Address | str) else list(outside)
-        self.outside_addrs: tuple[IPv4Address, ...] = tuple(IPv4Address(a) for a in addrs)
+        self.outside_addrs: tuple[IPv4Address, ...] = tuple(fast_ipv4(a) for a in addrs)
         if not self.outside_addrs or len(set(self.outside_addrs)) != len(self.outside_addrs):
             raise ValueError(f"a NAT needs one or more distinct outside addresses, got {addrs!r}")
         if behaviour is None:

@@ -16,7 +16,6 @@ from __future__ import annotations
 import enum
 
 from netsim.proto.nat.behaviour import Timeouts
-from netsim.wire.tcp import TCPFlags
 
 
 class CtDir(enum.IntEnum):
@@ -75,17 +74,25 @@ TCP_CONNTRACKS: dict[tuple[CtDir, str, TcpCtState], Next] = {
 }
 
 
-def flag_class(flags: int) -> str:
-    """Linux's ``get_conntrack_index``: which row a segment's flags select."""
-    if flags & TCPFlags.RST:
+def _classify(flags: int) -> str:
+    if flags & 0x04:  # RST
         return "rst"
-    if flags & TCPFlags.SYN:
-        return "synack" if flags & TCPFlags.ACK else "syn"
-    if flags & TCPFlags.FIN:
+    if flags & 0x02:  # SYN
+        return "synack" if flags & 0x10 else "syn"
+    if flags & 0x01:  # FIN
         return "fin"
-    if flags & TCPFlags.ACK:
+    if flags & 0x10:  # ACK
         return "ack"
     return "none"
+
+
+#: every value of the 9 flag bits, classified once (plain ints: IntFlag arithmetic is slow)
+_FLAG_CLASSES = tuple(_classify(flags) for flags in range(1 << 9))
+
+
+def flag_class(flags: int) -> str:
+    """Linux's ``get_conntrack_index``: which row a segment's flags select."""
+    return _FLAG_CLASSES[flags & 0x1FF]
 
 
 def tcp_next(state: TcpCtState, direction: CtDir, flags: int) -> Next:

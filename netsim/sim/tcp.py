@@ -299,8 +299,11 @@ class TCPLayer:
             options.append(TCPOptionTimestamps(stamp, tsval))
             if ws_offer is not None:
                 options += [TCPOptionNOP(), TCPOptionWindowScale(ws_offer)]
+        # the window of a SYN-ACK, as tcp_select_initial_window rounds it: to the segment size
+        # (MSS less the timestamp option when both sides use timestamps: 45 x 1448 = 65160)
         window = min(listener.rcvbuf or settings.rmem_default, 65535)
-        window -= window % 1460 if window > 1460 else 0
+        unit = 1460 - (12 if tsval is not None and settings.timestamps else 0)
+        window -= window % unit if window > unit else 0
         reply = _make_segment(seg.dst_port, seg.src_port, isn, (seg.seq + 1) & 0xFFFFFFFF, SYN | ACK, window, 0,
                               tuple(options), b"", None, 0)
         self.count("SyncookiesSent")

@@ -68,12 +68,13 @@ def _run(*command: str) -> None:
     subprocess.run(command, check=True, capture_output=True, text=True)
 
 
-def framed_echo(pcap: Path, size: int = 65536) -> None:
+def framed_echo(pcap: Path, size: int = 65536, *, syncookies: int | None = None) -> None:
     """Lab 1.5 through Linux: a client in one namespace sends a ``size``-byte length-framed
-    message to an echo server in the other; ``pcap`` gets the client side's capture."""
+    message to an echo server in the other; ``pcap`` gets the client side's capture.
+    ``syncookies`` sets the server namespace's ``net.ipv4.tcp_syncookies``."""
     script = pcap.parent / "linux_echo.py"
     script.write_text(ECHO)
-    names = ("netsim-a", "netsim-b")
+    names = (f"netsim-a{os.getpid()}", f"netsim-b{os.getpid()}")  # unique: test runs may overlap
     for name in names:
         subprocess.run(["ip", "netns", "del", name], check=False, capture_output=True)
     try:
@@ -88,6 +89,8 @@ def framed_echo(pcap: Path, size: int = 65536) -> None:
                  "gso_max_size", "1500")
             for setting in ("net.ipv4.tcp_rmem=4096 131072 6291456", "net.ipv4.tcp_wmem=4096 16384 4194304"):
                 _run("ip", "netns", "exec", name, "sysctl", "-q", "-w", setting)
+        if syncookies is not None:
+            _run("ip", "netns", "exec", names[1], "sysctl", "-q", "-w", f"net.ipv4.tcp_syncookies={syncookies}")
         server = subprocess.Popen(["ip", "netns", "exec", names[1], sys.executable, str(script), "server",
                                    str(size)], stdout=subprocess.PIPE, text=True)
         assert server.stdout is not None

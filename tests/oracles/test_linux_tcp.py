@@ -16,6 +16,7 @@ from pathlib import Path
 import pytest
 
 from netsim.observe.capture import Capture
+from netsim.proto.tcp.settings import TCPSettings
 from netsim.sim.network import Network
 from netsim.sim.tcp_apps import tcp_client, tcp_echo_server
 from tests.oracles import linux_netns
@@ -27,9 +28,9 @@ FIELDS = ["ip.src", "tcp.flags.str", "tcp.window_size_value", "tcp.window_size",
           "tcp.options.mss_val", "tcp.options.wscale.shift"]
 
 
-def _netsim_capture(path: Path) -> None:
+def _netsim_capture(path: Path, syncookies: int = 1) -> None:
     net = Network(1)
-    client, server = net.add_host("client"), net.add_host("server")
+    client, server = net.add_host("client"), net.add_host("server", tcp=TCPSettings(syncookies=syncookies))
     client.add_interface("eth0")
     client.add_address("eth0", "10.9.0.1/24")
     server.add_interface("eth0")
@@ -89,3 +90,29 @@ def test_the_close_is_linuxs(captures: tuple[list[dict[str, str]], list[dict[str
         return [(r["ip.src"], r["tcp.flags.str"]) for r in rows[first_fin:]]
 
     assert closing(ours) == closing(linux)
+
+
+@pytest.fixture(scope="module")
+def cookie_captures(tmp_path_factory: pytest.TempPathFactory) -> tuple[list[dict[str, str]], list[dict[str, str]]]:
+    """The same exchange with ``tcp_syncookies = 2``: every SYN is answered with a cookie."""
+    why = linux_netns.available()
+    if why is not None:
+        if os.environ.get("NETSIM_REQUIRE_NETNS"):
+            pytest.fail(f"the Linux oracle is required but unavailable: {why}")
+        pytest.skip(f"the Linux oracle is unavailable: {why}")
+    directory = tmp_path_factory.mktemp("linux-cookies")
+    linux_pcap, netsim_pcap = directory / "linux.pcap", directory / "netsim.pcap"
+    linux_netns.framed_echo(linux_pcap, syncookies=2)
+    _netsim_capture(netsim_pcap, syncookies=2)
+    return _rows(linux_pcap), _rows(netsim_pcap)
+
+
+def test_a_cookie_syn_ack_is_linuxs(cookie_captures: tuple[list[dict[str, str]], list[dict[str, str]]]) -> None:
+    """RFC 4987 §3.6 as Linux encodes it: the MSS from the cookie table, and window scaling and
+    SACK kept (carried in the timestamp); the transfer after it is the same."""
+    linux, ours = cookie_captures
+    for field in ("tcp.flags.str", "tcp.window_size_value", "tcp.option_kind", "tcp.options.mss_val",
+                  "tcp.options.wscale.shift"):
+        assert ours[1][field] == linux[1][field], (field, ours[1], linux[1])
+    assert ours[2]["tcp.window_size_value"] == linux[2]["tcp.window_size_value"]
+    assert sum(int(r["tcp.len"] or 0) for r in ours) == sum(int(r["tcp.len"] or 0) for r in linux) == 2 * 65540

@@ -28,11 +28,7 @@ from cattrs.errors import (
 )
 from cattrs.gen import make_dict_structure_fn
 
-from netsim.scenario import apps as _builtin_apps  # noqa: F401  (registers the built-in app kinds)
-from netsim.scenario import expect as _expectations  # noqa: F401  (registers the expectations section)
-from netsim.scenario import nat as _nat_routers  # noqa: F401  (registers [[nat_routers]])
-from netsim.scenario import timeline as _timeline  # noqa: F401  (registers the timeline section)
-from netsim.scenario import views as _views  # noqa: F401  (registers observer-view and [[plots]])
+from netsim.scenario import kinds as _kinds  # noqa: F401  (fills the registries)
 from netsim.scenario.lines import SourceIndex
 from netsim.scenario.model import (
     APP_KINDS,

@@ -54,6 +54,10 @@ def available() -> str | None:
     """None when the machine can run the oracle, else why not."""
     if os.geteuid() != 0:
         return "needs root"
+    release = os.uname().release
+    if int(release.split(".")[0]) < 6 and not os.environ.get("NETSIM_LINUX_ORACLE"):
+        # the comparisons pin details (windows, ACK timing of the close) of 6.x kernels
+        return f"compares with Linux 6.x, this kernel is {release} (NETSIM_LINUX_ORACLE=1 to try)"
     for tool in ("ip", "tcpdump"):
         if shutil.which(tool) is None:
             return f"needs {tool}"

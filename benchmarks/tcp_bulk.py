@@ -171,7 +171,7 @@ def main() -> None:
     floor = max(floor, simpy_floor(200_000))
     rate2, segs2, wall2, peak = many_connections(args.connections, 100_000)
     idle = idle_connection_bytes(args.idle)
-    print(f"TCP bulk, host - 1 Gbps / 1 ms link - host, MTU 1500 (MSS 1448 with timestamps)")
+    print("TCP bulk, host - 1 Gbps / 1 ms link - host, MTU 1500 (MSS 1448 with timestamps)")
     print(f"{'measure':58} {'per wall-second':>16} {'vs floor':>9}")
     print(f"{'raw SimPy Store ping-pong (hops)':58} {floor:16,.0f} {1.0:9.2f}")
     print(f"{f'1 connection, {size / 1e6:.0f} MB: data segments':58} {rate1:16,.0f} {rate1 / floor:9.2f}")

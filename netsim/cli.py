@@ -160,18 +160,20 @@ def build_parser() -> argparse.ArgumentParser:
     run = commands.add_parser(
         "run", help="run a scenario: apps, timeline, expectations; exit 1 if an expectation fails",
         description="Run a scenario file to its end (or its time/event limit): start its apps, play its timeline, "
-        "check its expectations. Prints app results, the timeline, ss snapshots, NAT dumps, drops by reason and "
-        "expectation results as tables, with a progress bar on the simulated clock (only on a terminal). "
+        "check its expectations. Prints app results, the timeline, ss snapshots, NAT dumps, each connection's "
+        "observer view (the 5-tuple every observer along its path saw), drops by reason and expectation results "
+        "as tables, with a progress bar on the simulated clock (only on a terminal). "
         "Exit status: 0 when every expectation holds, 1 when one fails (or an app crashes), 2 on a bad file "
         "(every problem is listed and nothing runs).",
         epilog="With --out DIR it writes DIR/summary.json (scenario name and text, seed, versions, trace hash, "
-        "results), DIR/trace.jsonl (one JSON object per trace event), DIR/scenario.toml (a copy of the file) and "
-        "the capture files the scenario names.")
+        "results, views, series), DIR/trace.jsonl (one JSON object per trace event), DIR/scenario.toml (a copy of "
+        "the file), DIR/report.html (the run as one self-contained page: topology, ladder diagrams, views, tables, "
+        "plots) and the capture files the scenario names.")
     run.add_argument("file", help="the scenario file (TOML)")
     run.add_argument("--seed", type=int, default=None, metavar="N",
                      help="the seed of every random stream (default: the file's network.seed)")
     run.add_argument("--out", default=None, metavar="DIR",
-                     help="write summary.json, trace.jsonl, scenario.toml and the captures into DIR "
+                     help="write summary.json, trace.jsonl, scenario.toml, report.html and the captures into DIR "
                      "(default: write nothing)")
     run.add_argument("--quiet", "-q", action="store_true",
                      help="print nothing but failed expectations and errors (on stderr); no progress bar")

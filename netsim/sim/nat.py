@@ -23,7 +23,7 @@ from ipaddress import IPv4Address, IPv4Network
 from typing import TYPE_CHECKING, Any
 
 from netsim.proto.nat.behaviour import NatBehaviour
-from netsim.proto.nat.flow import ICMP, TCP, UDP, Direction, Drop, FlowTuple, PortForward
+from netsim.proto.nat.flow import ICMP, TCP, UDP, Direction, Drop, FlowTuple, PortForward, make_flow
 from netsim.proto.nat.table import NatTable
 from netsim.sim.host import Router
 from netsim.wire.checksum import checksum_update_bytes, internet_checksum
@@ -43,11 +43,11 @@ def _flow_of(packet: IPv4Packet, payload: bytes) -> FlowTuple | None:
     if protocol in (TCP, UDP):
         if len(payload) < (20 if protocol == TCP else 8):
             return None
-        return FlowTuple(protocol, packet.src, (payload[0] << 8) | payload[1], packet.dst,
+        return make_flow(protocol, packet.src, (payload[0] << 8) | payload[1], packet.dst,
                          (payload[2] << 8) | payload[3])
     if protocol == ICMP and len(payload) >= 8 and payload[0] in (0, 8):
         identifier = (payload[4] << 8) | payload[5]
-        return FlowTuple(ICMP, packet.src, identifier, packet.dst, identifier)
+        return make_flow(ICMP, packet.src, identifier, packet.dst, identifier)
     return None
 
 

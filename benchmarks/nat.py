@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import argparse
 import gc
+import random
 import sys
 import time
 import tracemalloc
@@ -160,7 +161,7 @@ def table_memory(behaviour: str, flows: int, connections: int) -> dict[str, floa
     inside = IPv4Address(CLIENT)
     gc.collect()
     tracemalloc.start()
-    table = NatTable(OUTSIDE, behaviour)
+    table = NatTable(OUTSIDE, behaviour, rng=random.Random(0))
     before = tracemalloc.get_traced_memory()[0]
     for i in range(flows):
         out = table.outbound(flow(17, inside, FIRST_PORT + i, remote, 9), MS)
@@ -177,7 +178,7 @@ def table_memory(behaviour: str, flows: int, connections: int) -> dict[str, floa
     tracemalloc.stop()
     assert len(table) == flows + connections
     # the table's own rate, without tracemalloc: new flows, then packets of existing ones
-    table = NatTable(OUTSIDE, behaviour)
+    table = NatTable(OUTSIDE, behaviour, rng=random.Random(0))
     tuples = [flow(17, inside, FIRST_PORT + i, remote, 9) for i in range(flows)]
     start = time.perf_counter()
     for f in tuples:

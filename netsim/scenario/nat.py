@@ -74,8 +74,9 @@ class NatSpec:
         attrs.field(default=None, metadata=meta("RFC 4787 §4.1 mapping behaviour")))
     filtering: Literal["endpoint-independent", "address-dependent", "address-and-port-dependent"] | None = (
         attrs.field(default=None, metadata=meta("RFC 4787 §5 filtering behaviour")))
-    port_assignment: Literal["preserve", "sequential", "random"] | None = attrs.field(
-        default=None, metadata=meta("RFC 4787 §4.2: keep the inside port when free, or the next, or a random one"))
+    port_assignment: Literal["preserve", "preserve-random", "sequential", "random"] | None = attrs.field(
+        default=None, metadata=meta("RFC 4787 §4.2: keep the inside port when free (else the next free one, or a "
+                                    "random one as Linux), or always the next, or always a random one"))
     port_range: str | None = attrs.field(default=None, metadata=meta("outside ports handed out, e.g. 1024-65535"))
     port_parity: bool | None = attrs.field(default=None, metadata=meta("RFC 4787 REQ-5: keep even/odd parity"))
     pooling: Literal["paired", "arbitrary"] | None = attrs.field(
@@ -98,8 +99,9 @@ class NatSpec:
         if self.filtering is not None:
             changes["filtering"] = list(Filtering)[kinds[self.filtering]]
         if self.port_assignment is not None:
-            changes["port_assignment"] = {"preserve": PortAssignment.PRESERVE, "sequential": PortAssignment.SEQUENTIAL,
-                                          "random": PortAssignment.RANDOM}[self.port_assignment]
+            changes["port_assignment"] = {
+                "preserve": PortAssignment.PRESERVE, "preserve-random": PortAssignment.PRESERVE_RANDOM,
+                "sequential": PortAssignment.SEQUENTIAL, "random": PortAssignment.RANDOM}[self.port_assignment]
         if self.port_range is not None:
             low, _, high = self.port_range.partition("-")
             changes["port_range"] = (int(low), int(high))

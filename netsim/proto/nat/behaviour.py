@@ -12,8 +12,10 @@ Terms (RFC 4787 §4.1, §5): an *inside endpoint* X:x sends to a remote Y:y and 
   in; ADDRESS_DEPENDENT only a Y that X:x has sent to (any port); ADDRESS_AND_PORT_DEPENDENT
   only the exact Y:y (REQ-8 recommends one of the ends of this scale).
 - Port assignment (§4.2.1): PRESERVE tries x' = x first (Linux's ``nf_nat_used_tuple`` check),
-  then falls back to SEQUENTIAL; SEQUENTIAL takes the next free port after the last one given;
-  RANDOM starts at a random port (RFC 6056 §3.3.1, one draw from the caller's stream).
+  then falls back to SEQUENTIAL; PRESERVE_RANDOM falls back to a random port instead, as Linux's
+  ``nf_nat_l4proto_unique_tuple`` does since 5.x (``off = get_random_u16()`` for source NAT);
+  SEQUENTIAL takes the next free port after the last one given; RANDOM starts at a random port
+  (RFC 6056 §3.3.1, one draw from the caller's stream).
 - Port parity (§4.2.2, REQ-4 RECOMMENDED): x' has the parity of x.
 - Pooling (§4.1, REQ-2 RECOMMENDED paired): with several outside addresses, PAIRED gives all
   mappings of one inside address the same outside address; ARBITRARY picks one per mapping
@@ -59,6 +61,7 @@ class PortAssignment(enum.Enum):
     """RFC 4787 §4.2.1 port assignment (how x' is chosen for a new mapping)."""
 
     PRESERVE = "preserve"
+    PRESERVE_RANDOM = "preserve-random"
     SEQUENTIAL = "sequential"
     RANDOM = "random"
 
@@ -219,7 +222,7 @@ PRESETS: dict[str, NatBehaviour] = {
     "port-restricted-cone": NatBehaviour(mapping=EIM, filtering=APDF),
     "symmetric": NatBehaviour(mapping=APDM, filtering=APDF, port_assignment=PortAssignment.SEQUENTIAL),
     "linux-masquerade": NatBehaviour(
-        mapping=APDM, filtering=APDF, port_assignment=PortAssignment.PRESERVE, port_overloading=True,
+        mapping=APDM, filtering=APDF, port_assignment=PortAssignment.PRESERVE_RANDOM, port_overloading=True,
         pooling=Pooling.ARBITRARY, hairpinning=False, timeouts=Timeouts.linux(),
     ),
 }

@@ -177,7 +177,7 @@ class NatTable:
         if behaviour is None:
             behaviour = NatBehaviour()
         self.behaviour = NatBehaviour.preset(behaviour) if isinstance(behaviour, str) else behaviour
-        if self.behaviour.port_assignment is PortAssignment.RANDOM and rng is None:
+        if self.behaviour.port_assignment in (PortAssignment.RANDOM, PortAssignment.PRESERVE_RANDOM) and rng is None:
             raise ValueError("random port assignment needs an rng (a random.Random stream)")
         self.rng = rng
         self.forwards: tuple[PortForward, ...] = tuple(forwards)
@@ -439,6 +439,10 @@ class NatTable:
                 return (protocol, addr, port) in owner
 
         assignment = self.behaviour.port_assignment
+        if assignment is PortAssignment.PRESERVE_RANDOM:
+            if low <= want <= high and not taken(want):
+                return want
+            assignment = PortAssignment.RANDOM
         if assignment is PortAssignment.PRESERVE and low <= want <= high and not taken(want):
             return want
         if assignment is PortAssignment.RANDOM:

@@ -80,7 +80,7 @@ class NatMachine(RuleBasedStateMachine):
             changes["port_range"] = (1024, 1031)  # exhaustion is a few flows away
         if small_table:
             changes["max_entries"] = 6
-        if randomize and behaviour.port_assignment is not PortAssignment.PRESERVE:
+        if randomize and behaviour.port_assignment not in (PortAssignment.PRESERVE, PortAssignment.PRESERVE_RANDOM):
             changes["port_assignment"] = PortAssignment.RANDOM
         if two_addresses and seed % 2:
             changes["pooling"] = Pooling.ARBITRARY

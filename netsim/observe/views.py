@@ -206,20 +206,26 @@ def _seen(observer: str, node: str, flow: FlowTuple) -> Observation:
 
 def _arrive(network: Any, node: Any, flow: FlowTuple, observations: list[Observation],
             links: list[NatLink]) -> ConnectionView:
-    """The packet is for ``node``: the socket that receives it is the last observer."""
+    """The packet is for ``node``: the socket that receives it is the last observer.  When it is
+    the connecting host itself (a connection to one of its own addresses), the two sockets are
+    told apart as the connecting one and the accepted one."""
+    name = f"{node.name} socket"
+    if observations and observations[0].observer == name:
+        observations[0] = attrs.evolve(observations[0], observer=f"{node.name} socket (connect)")
+        name = f"{node.name} socket (accept)"
     if flow.protocol == TCP:
         sock = node.tcp.connections.get((flow.dst, flow.dport, flow.src, flow.sport))
         if sock is not None:
             peer_ip, peer_port = sock.remote
-            observations.append(Observation(f"{node.name} socket", node.name, peer_ip, peer_port, sock.local_ip,
-                                            sock.local_port, TCP))
+            observations.append(Observation(name, node.name, peer_ip, peer_port, sock.local_ip, sock.local_port,
+                                            TCP))
             return ConnectionView(tuple(observations), tuple(links), True)
         return ConnectionView(tuple(observations), tuple(links), False,
                               f"{node.name} has no TCP connection for {flow}")
     if flow.protocol == UDP:
         sock = node._udp_lookup(flow.dst, flow.dport, flow.src, flow.sport)
         if sock is not None:
-            observations.append(_seen(f"{node.name} socket", node.name, flow))
+            observations.append(_seen(name, node.name, flow))
             return ConnectionView(tuple(observations), tuple(links), True)
     observations.append(_seen(f"{node.name} (receiver)", node.name, flow))
     return ConnectionView(tuple(observations), tuple(links), True)

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Iterable
-from ipaddress import IPv4Address
+from ipaddress import IPv4Address, IPv6Address
 from typing import TYPE_CHECKING, Any
 
 import attrs
@@ -56,9 +56,9 @@ class SsRow:
     peer: str
     timer: str = ""
     tcp_state: TCPState | None = None
-    local_ip: IPv4Address | None = None
+    local_ip: IPv4Address | IPv6Address | None = None
     local_port: int = 0
-    peer_ip: IPv4Address | None = None
+    peer_ip: IPv4Address | IPv6Address | None = None
     peer_port: int = 0
 
 
@@ -90,6 +90,14 @@ def _timer(sock: TCPSocket, now: int) -> str:
     return ""
 
 
+def _host_text(ip: IPv4Address | IPv6Address, six: bool) -> str:
+    """ss's address column: IPv6 in brackets, an IPv4 peer of a dual-stack socket as
+    ``[::ffff:a.b.c.d]``."""
+    if ip.version == 6:
+        return f"[{ip}]"
+    return f"[::ffff:{ip}]" if six else str(ip)
+
+
 def row_for(sock: TCPSocket, now: int) -> SsRow | None:
     state = sock.state
     if state is None:
@@ -102,10 +110,12 @@ def row_for(sock: TCPSocket, now: int) -> SsRow | None:
         recv_q = send_q = 0
     local_ip = sock.local_ip
     peer = sock.remote
+    six = getattr(sock, "family", 4) == 6
+    wildcard = "[::]" if six else "0.0.0.0"
     return SsRow(
         state=state.ss_name, recv_q=recv_q, send_q=send_q,
-        local=f"{local_ip or '0.0.0.0'}:{sock.local_port or '*'}",
-        peer=f"{peer[0]}:{peer[1]}" if peer else "0.0.0.0:*",
+        local=f"{_host_text(local_ip, six) if local_ip else wildcard}:{sock.local_port or '*'}",
+        peer=f"{_host_text(peer[0], six)}:{peer[1]}" if peer else f"{wildcard}:*",
         timer=_timer(sock, now), tcp_state=state, local_ip=local_ip, local_port=sock.local_port or 0,
         peer_ip=peer[0] if peer else None, peer_port=peer[1] if peer else 0,
     )

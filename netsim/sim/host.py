@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import errno
 from functools import partial
-from ipaddress import IPv4Address, IPv4Interface, IPv4Network, ip_interface, ip_network
+from ipaddress import IPv4Address, IPv4Interface, IPv4Network, IPv6Address, IPv6Interface, ip_interface, ip_network
 from typing import TYPE_CHECKING, Any, Literal, overload
 
 from netsim.errors import WireError
@@ -42,6 +42,7 @@ from netsim.wire.tcp import TCPSegment
 from netsim.wire.udp import UDPDatagram
 
 if TYPE_CHECKING:
+    from netsim.sim.ipv6 import IPv6Stack
     from netsim.sim.network import Network
     from netsim.sim.tcp import TCPSocket
 
@@ -120,6 +121,7 @@ class Host(Node):
         from netsim.sim.tcp import TCPLayer
 
         self.tcp = TCPLayer(self, tcp)
+        self.ip6: IPv6Stack | None = None  # made by the first IPv6 address (see ipv6())
         lo = self.add_interface("lo", mac=MACAddress(_ZERO_MAC), mtu=65535)
         lo.channel = _LoopbackChannel(lo)  # type: ignore[assignment]
         self.add_address("lo", "127.0.0.1/8")
@@ -137,8 +139,10 @@ class Host(Node):
         """Give ``iface`` an address with its prefix (``"10.0.0.5/24"``) and the connected route."""
         interface = self.iface(iface)
         value = ip_interface(address) if isinstance(address, str) else address
+        if isinstance(value, IPv6Interface):
+            return self.ipv6().add_address(interface, value)  # type: ignore[return-value]
         if not isinstance(value, IPv4Interface):
-            raise ValueError(f"{self.name}:{iface}: only IPv4 addresses are configured so far, got {address}")
+            raise ValueError(f"{self.name}:{iface}: not an interface address: {address}")
         if value.ip in self.local:
             from netsim.sim.network import TopologyError
 
@@ -175,6 +179,22 @@ class Host(Node):
         self.routes.add(route)
         return route
 
+    def ipv6(self) -> IPv6Stack:
+        """The host's IPv6 stack (RFC 8200), made on first use."""
+        if self.ip6 is None:
+            from netsim.sim.ipv6 import IPv6Stack
+
+            self.ip6 = IPv6Stack(self)
+        return self.ip6
+
+    def interface_index(self, name: str) -> int:
+        """``if_nametoindex``: lo is 1, then interfaces in the order they were added."""
+        return list(self.interfaces).index(name) + 1
+
+    def interface_name(self, index: int) -> str | None:
+        names = list(self.interfaces)
+        return names[index - 1] if 1 <= index <= len(names) else None
+
     def join_multicast(self, iface: str, group: str) -> None:
         """Join an IPv4 multicast group on ``iface`` (IP_ADD_MEMBERSHIP): accept its datagrams and
         the MAC it maps to, 01:00:5e + the low 23 bits of the group (RFC 1112 §6.4).  No IGMP is
@@ -192,7 +212,7 @@ class Host(Node):
     # --- the socket API -----------------------------------------------------------------------
 
     @overload
-    def socket(self, kind: Literal["tcp"], *, privileged: bool = True) -> TCPSocket: ...
+    def socket(self, kind: Literal["tcp", "tcp6"], *, privileged: bool = True) -> TCPSocket: ...
 
     @overload
     def socket(self, kind: Literal["udp", "icmp"] = "udp", *, privileged: bool = True) -> Socket: ...
@@ -210,10 +230,10 @@ class Host(Node):
             sock: Socket = UDPSocket(self)
         elif kind == "icmp":
             sock = ICMPSocket(self)
-        elif kind == "tcp":
+        elif kind in ("tcp", "tcp6"):
             from netsim.sim.tcp import TCPSocket as _TCPSocket
 
-            tcp_sock = _TCPSocket(self)
+            tcp_sock = _TCPSocket(self, family=6 if kind == "tcp6" else 4)
             tcp_sock.privileged = privileged
             self.syscall("socket", tcp_sock.fd if tcp_sock.fd is not None else -1, tcp_sock.fd, kind=kind)
             return tcp_sock
@@ -331,7 +351,10 @@ class Host(Node):
         elif ethertype == b"\x81\x00":
             iface.drop("vlan-tagged", len(data))
         elif ethertype == b"\x86\xdd":
-            iface.drop("ipv6-not-configured", len(data))
+            if self.ip6 is None:
+                iface.drop("ipv6-not-configured", len(data))
+            else:
+                self.ip6.input(iface, data)
         else:
             iface.drop("unknown-ethertype", len(data))
 
@@ -532,13 +555,17 @@ class Host(Node):
 
     # --- send path ----------------------------------------------------------------------------
 
-    def send_ip(self, src: IPv4Address, dst: IPv4Address, protocol: int, payload: Any, *,
+    def send_ip(self, src: Any, dst: Any, protocol: int, payload: Any, *,
                 ttl: int | None = None, df: bool | None = None, probe: bool = False) -> int:
         """Route and send a datagram we originate; returns an errno (0 when sent or queued).
 
         DF follows Linux's IP_PMTUDISC_WANT: set when the datagram fits the path MTU, and a
         larger one is fragmented here instead (so PMTUD can lower the MTU for later ones).
         """
+        if isinstance(dst, IPv6Address):
+            if self.ip6 is None:
+                return errno.ENETUNREACH
+            return self.ip6.send(src, dst, protocol, payload, hop_limit=ttl)
         route = self.route_to(dst)
         if route is None:
             return errno.ENETUNREACH
@@ -675,6 +702,8 @@ class Host(Node):
             for target in actions.retransmit:
                 if isinstance(target, IPv4Address):
                     self._arp_request(iface, target)
+                elif self.ip6 is not None:
+                    self.ip6.solicit(iface, target)
             for _target, queued in actions.failed:
                 for data in queued:
                     iface.drop("arp-failed", len(data))

@@ -16,7 +16,7 @@ import hashlib
 import socket as _socket
 from collections import deque
 from functools import partial
-from ipaddress import IPv4Address
+from ipaddress import IPv4Address, IPv6Address, IPv6Network
 from typing import TYPE_CHECKING, Any
 
 import simpy
@@ -54,7 +54,8 @@ if TYPE_CHECKING:
     from netsim.wire.ipv4 import IPv4Packet
 
 S = TCPState
-FourTuple = tuple[IPv4Address, int, IPv4Address, int]  # local ip, local port, remote ip, remote port
+IPAddress = IPv4Address | IPv6Address
+FourTuple = tuple[IPAddress, int, IPAddress, int]  # local ip, local port, remote ip, remote port
 SHUT_RD, SHUT_WR, SHUT_RDWR = 0, 1, 2
 TCP_NODELAY = _socket.TCP_NODELAY
 TCP_KEEPIDLE = getattr(_socket, "TCP_KEEPIDLE", 4)
@@ -63,6 +64,56 @@ TCP_KEEPCNT = getattr(_socket, "TCP_KEEPCNT", 6)
 TCP_MAXSEG = getattr(_socket, "TCP_MAXSEG", 2)
 TCP_CONGESTION = getattr(_socket, "TCP_CONGESTION", 13)
 _ZERO = IPv4Address(0)
+IPPROTO_IPV6 = getattr(_socket, "IPPROTO_IPV6", 41)
+IPV6_V6ONLY = getattr(_socket, "IPV6_V6ONLY", 26)
+LINK_LOCAL = IPv6Network("fe80::/10")
+
+
+def parse_address6(host: Host, address: Any, call: str) -> tuple[Any, int, str | None]:
+    """An AF_INET6 socket address: ``(host, port)`` or ``(host, port, flowinfo, scope_id)``; the
+    host ``""``/``"::"`` (the wildcard), an IPv6 address with an optional ``%interface`` (or
+    ``%index``) zone (RFC 4007 §11), or an IPv4-mapped ``::ffff:a.b.c.d`` (an IPv4 peer)."""
+    if not isinstance(address, tuple) or len(address) not in (2, 4):
+        raise TypeError(f"{call}() takes an (address, port[, flowinfo, scope_id]) tuple, got {address!r}")
+    text, port = address[0], address[1]
+    scope_id = address[3] if len(address) == 4 else 0
+    if not isinstance(port, int) or isinstance(port, bool) or not 0 <= port <= 65535:
+        raise OverflowError(f"{call}(): port must be 0-65535, got {port!r}")
+    if not isinstance(text, str):
+        raise TypeError(f"{call}(): the address must be a string, got {text!r}")
+    zone: str | None = None
+    if "%" in text:
+        text, zone = text.split("%", 1)
+    if text in ("", "::"):
+        return None, port, None
+    try:
+        ip = IPv6Address(text)
+    except ValueError:
+        raise error(errno.EINVAL) from None
+    if ip.ipv4_mapped is not None:
+        return ip.ipv4_mapped, port, None
+    scope: str | None = None
+    if zone is not None:
+        scope = host.interface_name(int(zone)) if zone.isdigit() else zone
+        if scope not in host.interfaces:
+            raise error(errno.ENODEV)
+    elif scope_id:
+        scope = host.interface_name(int(scope_id))
+        if scope is None:
+            raise error(errno.ENODEV)
+    return ip, port, scope
+
+
+def _families_overlap(sock: TCPSocket, ip: Any, other: TCPSocket) -> bool:
+    """Whether two bindings can share addresses: same family, or an IPv6 wildcard without
+    IPV6_V6ONLY against IPv4 (Linux: a dual-stack ``[::]:port`` conflicts with ``0.0.0.0:port``)."""
+    mine = ip.version if ip is not None else sock.family
+    theirs = other.local_ip.version if other.local_ip is not None else other.family
+    if mine == theirs:
+        return True
+    dual = [s for s, address in ((sock, ip), (other, other.local_ip)) if s.family == 6 and address is None
+            and not s.v6only]
+    return bool(dual)
 
 
 class TCPLayer:
@@ -88,7 +139,7 @@ class TCPLayer:
     # --- identifiers ------------------------------------------------------------------------------
 
     def _keyed(self, secret: bytes, *parts: Any) -> int:
-        material = b"".join(p.packed if isinstance(p, IPv4Address) else int(p).to_bytes(4, "big") for p in parts)
+        material = b"".join(p.packed if hasattr(p, "packed") else int(p).to_bytes(4, "big") for p in parts)
         return int.from_bytes(hashlib.blake2b(material, key=secret, digest_size=4).digest(), "big")
 
     def isn(self, key: FourTuple) -> int:
@@ -96,17 +147,19 @@ class TCPLayer:
         ``secure_tcp_seq``, which adds ``ktime >> 6``)."""
         return (self._keyed(self._isn_secret, *key) + (self.host.network.now >> 6)) & 0xFFFFFFFF
 
-    def ts_offset(self, local: IPv4Address, remote: IPv4Address) -> int:
+    def ts_offset(self, local: IPAddress, remote: IPAddress) -> int:
         """Linux's per-address-pair timestamp offset (``secure_tcp_ts_off``)."""
         return self._keyed(self._ts_secret, local, remote)
 
     # --- ports ------------------------------------------------------------------------------------
 
-    def bind_conflict(self, sock: TCPSocket, ip: IPv4Address | None, port: int) -> bool:
+    def bind_conflict(self, sock: TCPSocket, ip: IPAddress | None, port: int) -> bool:
         """Linux ``inet_csk_bind_conflict``: another socket on the port with an overlapping
         address conflicts unless both set SO_REUSEADDR and the other is not listening."""
         for other in self.ports.get(port, ()):
             if other is sock:
+                continue
+            if not _families_overlap(sock, ip, other):
                 continue
             if other.local_ip is not None and ip is not None and other.local_ip != ip:
                 continue
@@ -130,9 +183,9 @@ class TCPLayer:
             if not holders:
                 del self.ports[port]
 
-    def bind(self, sock: TCPSocket, ip: IPv4Address | None, port: int) -> int:
+    def bind(self, sock: TCPSocket, ip: IPAddress | None, port: int) -> int:
         host = self.host
-        if ip is not None and ip not in host.local:
+        if ip is not None and ip not in host.local and not (host.ip6 is not None and ip in host.ip6.local):
             return errno.EADDRNOTAVAIL
         if port == 0:
             chosen = choose_ephemeral_port(host.port_range, lambda p: self.bind_conflict(sock, ip, p), host.rng)
@@ -149,7 +202,7 @@ class TCPLayer:
         self.hold_port(sock, port)
         return 0
 
-    def connect_port(self, sock: TCPSocket, local: IPv4Address, remote: IPv4Address, rport: int) -> int | None:
+    def connect_port(self, sock: TCPSocket, local: IPAddress, remote: IPAddress, rport: int) -> int | None:
         """An ephemeral port making (local, port, remote, rport) unique (RFC 6056 alg. 4)."""
         def usable(port: int) -> bool:
             if (local, port, remote, rport) in self.connections:
@@ -211,12 +264,16 @@ class TCPLayer:
         iface.drop("tcp-no-socket", len(seg.payload))
         self.send_reset(packet.dst, packet.src, seg)
 
-    def _listener(self, ip: IPv4Address, port: int) -> TCPSocket | None:
+    def _listener(self, ip: IPAddress, port: int) -> TCPSocket | None:
+        """The listener for a SYN to ``ip``:``port``: one bound to that address first, else a
+        wildcard of the packet's family — or an IPv6 wildcard without IPV6_V6ONLY, which takes
+        IPv4 too (a dual-stack socket, RFC 3493 §3.7)."""
         best = None
         for sock in self.listeners.get(port, ()):
             if sock.local_ip == ip:
                 return sock
-            if sock.local_ip is None:
+            usable = sock.local_ip is None and (sock.family == ip.version or (sock.family == 6 and not sock.v6only))
+            if usable and (best is None or sock.family == ip.version):
                 best = sock
         return best
 
@@ -390,14 +447,16 @@ class TCPSocket:
 
     protocol = "tcp"
 
-    def __init__(self, host: Host, *, fd: bool = True) -> None:
+    def __init__(self, host: Host, *, fd: bool = True, family: int = 4) -> None:
         self.host = host
+        self.family: int = family  # 4 (AF_INET) or 6 (AF_INET6)
+        self.v6only = False  # IPV6_V6ONLY; Linux's net.ipv6.bindv6only = 0
         self.layer: TCPLayer = host.tcp
         self.env: simpy.Environment = host.network.env
         self.fd: int | None = host.fds.allocate(self) if fd else None
-        self.local_ip: IPv4Address | None = None
+        self.local_ip: IPAddress | None = None
         self.local_port: int | None = None
-        self.remote: tuple[IPv4Address, int] | None = None
+        self.remote: tuple[IPAddress, int] | None = None
         self.conn: TCPConnection | None = None
         self.queue: ListenQueue | None = None
         self.parent: TCPSocket | None = None
@@ -475,7 +534,7 @@ class TCPSocket:
     def inherit(self, listener: TCPSocket) -> None:
         """What an accepted socket takes from its listener (Linux copies the socket options)."""
         for name in ("reuse_address", "nodelay", "keepalive", "keepalive_settings", "congestion", "rcvbuf",
-                     "sndbuf", "user_mss", "linger_zero", "privileged"):
+                     "sndbuf", "user_mss", "linger_zero", "privileged", "family", "v6only"):
             setattr(self, name, getattr(listener, name))
 
     def engine_args(self, iss: int) -> dict[str, Any]:
@@ -484,15 +543,24 @@ class TCPSocket:
         settings = layer.settings
         if self.keepalive_settings:
             settings = settings.evolve(**self.keepalive_settings)
-        route = self.host.route_to(self.remote[0])
-        mtu = self.host.interfaces[route.interface].mtu if route is not None else 1500
-        local_mss = mtu - 40
+        remote = self.remote[0]
+        if remote.version == 6:
+            local = self.local_ip
+            assert isinstance(local, IPv6Address)
+            where = self.host.ip6.interface_for(local, remote) if self.host.ip6 is not None else None
+            mtu = where[0].mtu if where is not None else 1280
+            overhead = 60  # IPv6 40 + TCP 20 (RFC 8200 §5; the MSS of RFC 9293 §3.7.1 over IPv6)
+        else:
+            route = self.host.route_to(remote)
+            mtu = self.host.interfaces[route.interface].mtu if route is not None else 1500
+            overhead = 40
+        local_mss = mtu - overhead
         if self.user_mss:
             local_mss = min(local_mss, self.user_mss)
         return {
             "settings": settings, "iss": iss, "local_mss": local_mss, "rcvbuf": self.rcvbuf, "sndbuf": self.sndbuf,
             "ts_offset": layer.ts_offset(self.local_ip, self.remote[0]), "nodelay": self.nodelay,
-            "keepalive": self.keepalive, "congestion": self.congestion,
+            "keepalive": self.keepalive, "congestion": self.congestion, "mss_overhead": overhead,
         }
 
     # --- driving the engine --------------------------------------------------------------------------
@@ -625,6 +693,10 @@ class TCPSocket:
             if name not in ("reno", "newreno", "cubic"):
                 self._raise("setsockopt", errno.ENOENT, level=level, option=option, value=value)
             self.congestion = name
+        elif level == IPPROTO_IPV6 and option == IPV6_V6ONLY:
+            if self.family != 6 or self.local_port is not None:
+                self._raise("setsockopt", errno.EINVAL, level=level, option=option, value=value)
+            self.v6only = bool(value)
         elif level == _socket.IPPROTO_TCP and option == TCP_MAXSEG:
             if not 88 <= int(value) <= 32767:
                 self._raise("setsockopt", errno.EINVAL, level=level, option=option, value=value)
@@ -633,9 +705,21 @@ class TCPSocket:
             self._raise("setsockopt", errno.ENOPROTOOPT, level=level, option=option)
         self._trace("setsockopt", 0, level=level, option=option, value=value)
 
+    def _address(self, address: Any, call: str) -> tuple[Any, int, str | None]:
+        """(ip or None for the wildcard, port, scope interface) of a socket address of this
+        socket's family: ``(host, port)`` for AF_INET; ``(host, port[, flowinfo, scope_id])`` for
+        AF_INET6, the host possibly ``fe80::1%eth0`` (RFC 4007 §11) or IPv4-mapped."""
+        if self.family == 4:
+            ip4, port4 = _parse_address(address, call)
+            return ip4, port4, None
+        return parse_address6(self.host, address, call)
+
     def bind(self, address: Address) -> None:
         self._check_open("bind")
-        ip, port = _parse_address(address, "bind")
+        ip, port, scope = self._address(address, "bind")
+        if ip is not None and ip.version == 6 and ip in LINK_LOCAL and self.host.ip6 is not None and (
+                scope is None or self.host.ip6.local.get(ip) is not self.host.interfaces.get(scope)):
+            self._raise("bind", errno.EINVAL, address=address)  # a link-local address needs its scope
         if self.local_port is not None:
             self._raise("bind", errno.EINVAL, address=address)
         code = self.layer.bind(self, ip, port)
@@ -686,7 +770,7 @@ class TCPSocket:
             child: TCPSocket = queue.accept_queue.popleft()
             child.fd = self.host.fds.allocate(child)
             child.parent = None
-            peer = (str(child.remote[0]), child.remote[1]) if child.remote else ("0.0.0.0", 0)
+            peer = child._name(child.remote[0], child.remote[1]) if child.remote else child._name(None, 0)
             self._trace("accept", child.fd, peer=peer)
             event.succeed((child, peer))
 
@@ -694,9 +778,9 @@ class TCPSocket:
         """Start the three-way handshake; the event fires when ESTABLISHED, or fails with
         ECONNREFUSED (an RST), ETIMEDOUT (no answer after tcp_syn_retries), EHOSTUNREACH ..."""
         self._check_open("connect")
-        ip, port = _parse_address(address, "connect")
+        ip, port, scope = self._address(address, "connect")
         if ip is None:
-            ip = IPv4Address("127.0.0.1")
+            ip = IPv4Address("127.0.0.1") if self.family == 4 else IPv6Address("::1")
         if self.queue is not None:
             return self._failed("connect", errno.EINVAL, address=address)
         if self.conn is not None:
@@ -707,7 +791,14 @@ class TCPSocket:
             return self._failed("connect", errno.ECONNREFUSED, address=address)
         host = self.host
         layer = self.layer
-        source = self.local_ip or host.source_address_for(ip)
+        if ip.version == 6:
+            if host.ip6 is None:
+                return self._failed("connect", errno.ENETUNREACH, address=address)
+            if ip in LINK_LOCAL and scope is None:
+                return self._failed("connect", errno.EINVAL, address=address)  # which link? (RFC 4007)
+            source = self.local_ip or host.ip6.source_for(ip, host.interfaces[scope] if scope else None)
+        else:
+            source = self.local_ip or host.source_address_for(ip)
         if source is None:
             return self._failed("connect", errno.ENETUNREACH, address=address)
         if self.local_port is None:
@@ -730,14 +821,30 @@ class TCPSocket:
         self.service()
         return event
 
+    def _name(self, ip: Any, port: int) -> Any:
+        """A socket address as this socket's family writes it: AF_INET6 gives (host, port,
+        flowinfo, scope_id), IPv4 peers of a dual-stack socket as ``::ffff:a.b.c.d``."""
+        if self.family == 4:
+            return (str(ip) if ip else "0.0.0.0", port)
+        if ip is None:
+            return ("::", port, 0, 0)
+        if ip.version == 4:
+            return (f"::ffff:{ip}", port, 0, 0)
+        scope = 0
+        if ip in LINK_LOCAL and self.host.ip6 is not None:
+            own = self.local_ip if self.local_ip is not None and self.local_ip.version == 6 else ip
+            iface = self.host.ip6.local.get(own)
+            scope = self.host.interface_index(iface.name) if iface is not None else 0
+        return (str(ip), port, 0, scope)
+
     def getsockname(self) -> Address:
-        return (str(self.local_ip) if self.local_ip else "0.0.0.0", self.local_port or 0)
+        return self._name(self.local_ip, self.local_port or 0)  # type: ignore[no-any-return]
 
     def getpeername(self) -> Address:
         if self.remote is None or self.conn is None or self.conn.state in (S.SYN_SENT, S.CLOSED):
             self._raise("getpeername", errno.ENOTCONN)
         assert self.remote is not None
-        return (str(self.remote[0]), self.remote[1])
+        return self._name(self.remote[0], self.remote[1])  # type: ignore[no-any-return]
 
     def _expire_later(self, event: simpy.Event, waiters: deque[Any], call: str) -> None:
         if self.timeout is None:

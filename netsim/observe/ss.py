@@ -112,10 +112,15 @@ def row_for(sock: TCPSocket, now: int) -> SsRow | None:
     peer = sock.remote
     six = getattr(sock, "family", 4) == 6
     wildcard = "[::]" if six else "0.0.0.0"
+    zone = ""
+    ip6 = getattr(sock.host, "ip6", None)
+    if local_ip is not None and local_ip.version == 6 and local_ip.is_link_local and ip6 is not None:
+        iface = ip6.local.get(local_ip)
+        zone = f"%{iface.name}" if iface is not None else ""  # ss prints the scope: [fe80::1]%eth0:22
     return SsRow(
         state=state.ss_name, recv_q=recv_q, send_q=send_q,
-        local=f"{_host_text(local_ip, six) if local_ip else wildcard}:{sock.local_port or '*'}",
-        peer=f"{_host_text(peer[0], six)}:{peer[1]}" if peer else f"{wildcard}:*",
+        local=f"{_host_text(local_ip, six) + zone if local_ip else wildcard}:{sock.local_port or '*'}",
+        peer=f"{_host_text(peer[0], six) + zone}:{peer[1]}" if peer else f"{wildcard}:*",
         timer=_timer(sock, now), tcp_state=state, local_ip=local_ip, local_port=sock.local_port or 0,
         peer_ip=peer[0] if peer else None, peer_port=peer[1] if peer else 0,
     )

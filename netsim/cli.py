@@ -77,6 +77,12 @@ def _run(args: argparse.Namespace) -> int:
     if args.seed is not None and args.seed < 0:
         print(f"{args.file}: --seed must be a non-negative integer", file=sys.stderr)
         return 2
+    if args.out is not None:
+        try:
+            Path(args.out).mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            print(f"{args.out}: --out: cannot make the run directory: {exc.strerror or exc}", file=sys.stderr)
+            return 2
     console = Console(highlight=False)
     show_bar = not args.quiet and console.is_terminal
     if show_bar:

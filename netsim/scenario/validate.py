@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from ipaddress import IPv4Address, IPv4Interface
+from pathlib import PurePosixPath
 from typing import Any
 
 import attrs
@@ -20,6 +21,9 @@ from netsim.scenario.model import SECTIONS, HostSpec, NodeSpec, PortInfo, Scenar
 from netsim.scenario.problems import did_you_mean, join_path
 
 Found = list[tuple[str, str]]
+
+#: the files ``netsim run --out DIR`` writes itself; a capture must not take their names
+RUN_FILES = frozenset({"summary.json", "trace.jsonl", "scenario.toml", "report.html"})
 
 
 def validate(scenario: Scenario, broken: Iterable[str] = ()) -> Found:
@@ -69,7 +73,24 @@ def validate(scenario: Scenario, broken: Iterable[str] = ()) -> Found:
             continue
         for key in ends:
             used[key] = path
+    link_names: dict[str, str] = {}
+    for index, link in enumerate(scenario.links):
+        if link.name is not None:
+            if link.name in link_names:
+                problems.append((f"links[{index}].name",
+                                 f"duplicate link name {link.name!r} (also {link_names[link.name]})"))
+            link_names.setdefault(link.name, f"links[{index}]")
+    capture_files: dict[str, str] = {}
     for index, capture in enumerate(scenario.captures):
+        if capture.file is not None:
+            normal = PurePosixPath(str(capture.file).replace("\\", "/")).as_posix()
+            if normal in RUN_FILES:
+                problems.append((f"captures[{index}].file", f"{capture.file!r} is a file of the run directory "
+                                 f"(netsim run writes {', '.join(sorted(RUN_FILES))}); choose another name"))
+            elif normal in capture_files:
+                problems.append((f"captures[{index}].file",
+                                 f"{capture.file!r} is also written by {capture_files[normal]}"))
+            capture_files.setdefault(normal, f"captures[{index}]")
         for position, endpoint in enumerate(capture.at):
             at = f"captures[{index}].at" + (f"[{position}]" if len(capture.at) > 1 else "")
             checker.port(endpoint, at)

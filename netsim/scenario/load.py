@@ -606,6 +606,7 @@ def load_scenario_data(data: Mapping[str, Any], filename: str = "<string>", text
 
 def load_scenario_text(text: str, filename: str = "<string>") -> Scenario:
     """A scenario from TOML text; raises :class:`ScenarioError` listing every problem."""
+    text = text.removeprefix("\ufeff")  # a byte-order mark (as some Windows editors write) is not TOML
     try:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:

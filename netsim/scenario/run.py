@@ -445,7 +445,7 @@ class RunOutcome:
         written.append(trace)
         if self.source is not None:
             copy = out / "scenario.toml"
-            copy.write_text(self.source, encoding="utf-8")
+            copy.write_bytes(self.source.encode("utf-8"))
             written.append(copy)
         report = out / "report.html"
         report.write_text(self.report_html(), encoding="utf-8")
@@ -471,8 +471,9 @@ class RunOutcome:
 def _read_source(scenario: Scenario) -> str | None:
     path = Path(scenario.file)
     try:
-        return path.read_text(encoding="utf-8") if path.is_file() else None
-    except OSError:
+        # bytes decoded as they are (no newline translation): scenario.toml is a byte-for-byte copy
+        return path.read_bytes().decode("utf-8") if path.is_file() else None
+    except (OSError, UnicodeDecodeError):
         return None
 
 

@@ -535,12 +535,27 @@ class ReplayOutcome:
     new_record: str | None = None
 
 
+def _saved_hash_and_seed(summary: object) -> tuple[str, int]:
+    """``trace_hash`` and ``seed`` of a parsed summary.json; ValueError naming what is wrong."""
+    if not isinstance(summary, dict):
+        raise ValueError("not a JSON object")
+    for key in ("seed", "trace_hash"):
+        if key not in summary:
+            raise ValueError(f"{key}: missing")
+    seed, saved_hash = summary["seed"], summary["trace_hash"]
+    if isinstance(seed, bool) or not isinstance(seed, int) or seed < 0:
+        raise ValueError(f"seed: expected a non-negative integer, got {json.dumps(seed)}")
+    if not isinstance(saved_hash, str):
+        raise ValueError(f"trace_hash: expected a string, got {json.dumps(saved_hash)}")
+    return saved_hash, seed
+
+
 def replay(directory: str | Path, *, progress: Progress | None = None) -> ReplayOutcome:
     """Re-run ``directory/scenario.toml`` with the seed in ``directory/summary.json`` and compare
     trace hashes; on a mismatch, find the first record that differs from ``trace.jsonl``."""
     folder = Path(directory)
     summary = json.loads((folder / "summary.json").read_text(encoding="utf-8"))
-    saved_hash, seed = summary["trace_hash"], int(summary["seed"])
+    saved_hash, seed = _saved_hash_and_seed(summary)
     outcome = run_scenario(folder / "scenario.toml", seed=seed, progress=progress)
     new_hash = outcome.trace_hash
     if new_hash == saved_hash:

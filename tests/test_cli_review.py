@@ -124,3 +124,13 @@ def test_replay_of_a_malformed_summary_is_bad_input(
     assert main(["replay", str(folder)]) == 2
     err = capsys.readouterr().err
     assert message in err and "Traceback" not in err
+
+
+def test_a_plot_with_an_unknown_state_names_it(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    path = tmp_path / "plot.toml"
+    path.write_text(ECHO.read_text() + '\n[[plots]]\nname = "p"\nnode = "server"\nmetric = "state-count"\n'
+                    'state = "established"\n')
+    assert main(["validate", str(path)]) == 2
+    err = capsys.readouterr().err
+    assert "plots[0].state: 'established' is not a TCP state (did you mean 'ESTABLISHED'?)" in err
+    assert "needs a state" not in err

@@ -39,6 +39,7 @@ import attrs
 from netsim.scenario.expect import Expectation as _Expectation
 from netsim.scenario.expect import Verdict, register_expectation
 from netsim.scenario.model import Duration, IPv4, Name, Scenario, meta, register_section
+from netsim.scenario.problems import did_you_mean
 from netsim.scenario.timeline import app_names
 from netsim.units import parse_duration
 
@@ -185,8 +186,13 @@ def _check_plots(scenario: Scenario, plots: tuple[PlotSpec, ...]) -> Iterator[tu
             yield f"[{index}].node", f"no node named {plot.node!r}"
         if plot.metric == "state-count":
             known = {s.ss_name for s in TCPState} | {s.value for s in TCPState}
-            if plot.state is None or plot.state not in known:
+            if plot.state is None:
                 yield f"[{index}].state", f"state-count needs a state, one of {', '.join(sorted(known))}"
+            elif plot.state not in known:
+                hint = (f" (did you mean {plot.state.upper()!r}?)" if plot.state.upper() in known
+                        else f"{did_you_mean(plot.state, known)}")
+                yield f"[{index}].state", (f"{plot.state!r} is not a TCP state{hint}: one of "
+                                           f"{', '.join(sorted(known))}")
         try:
             if parse_duration(plot.interval) <= 0:
                 yield f"[{index}].interval", "the interval must be positive"

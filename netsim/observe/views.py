@@ -127,10 +127,14 @@ def _neighbour(out: Any, address: IPv4Address) -> tuple[Any, Any] | None:
 
 
 def _socket_flow(sock: Any) -> FlowTuple:
+    """The socket's connection as the wire carries it (an AF_INET6 socket's IPv4-mapped peers
+    are IPv4 on the wire)."""
     protocol = {"tcp": TCP, "udp": UDP, "icmp": ICMP}[sock.protocol]
-    local_ip, local_port = sock.getsockname()
-    remote_ip, remote_port = sock.getpeername()
-    return FlowTuple(protocol, IPv4Address(local_ip), local_port, IPv4Address(remote_ip), remote_port)
+    local_ip = sock.local_ip if sock.local_ip is not None else getattr(sock, "connected_source", None)
+    if sock.remote is None or local_ip is None:
+        raise OSError(107, "Transport endpoint is not connected")
+    remote_ip, remote_port = sock.remote
+    return FlowTuple(protocol, local_ip, sock.local_port or 0, remote_ip, remote_port)
 
 
 def connection_view(network: Any, sock: Any) -> ConnectionView:
@@ -145,6 +149,9 @@ def flow_view(network: Any, start: Any, flow: FlowTuple, *, first: str | None = 
 
     observations = [Observation(first or f"{start.name} (sender)", start.name, flow.src, flow.sport, flow.dst,
                                 flow.dport, flow.protocol)]
+    if flow.src.version != 4:
+        return ConnectionView(tuple(observations), (), False, "views follow IPv4 paths only (IPv6: the ends' "
+                                                              "socket names say it all, no NAT translates IPv6)")
     links: list[NatLink] = []
     node = start
     current = flow

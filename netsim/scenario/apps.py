@@ -18,7 +18,7 @@ from typing import Any
 
 import attrs
 
-from netsim.scenario.model import AppSpec, Duration, IPv4, Prefix, Size, SocketAddress, meta, register_app
+from netsim.scenario.model import AppSpec, BindAddress, Duration, IPv4, Prefix, Size, SocketAddress, meta, register_app
 from netsim.units import parse_duration, parse_size
 
 
@@ -77,7 +77,8 @@ class UdpEchoServerApp(AppSpec):
     """Echoes every UDP datagram back to its sender."""
 
     port: int = attrs.field(metadata=meta("UDP port to listen on", min=1, max=65535))
-    address: IPv4 = attrs.field(default=IPv4("0.0.0.0"), metadata=meta("local address to bind"))
+    address: BindAddress = attrs.field(
+        default=BindAddress("0.0.0.0"), metadata=meta("local address to bind ('::': IPv6 and IPv4, dual stack)"))
 
     def launch(self, node: Any) -> Any:
         return self.run(_context(node))
@@ -126,16 +127,18 @@ class TcpEchoServerApp(_ContextApp):
     Result: accepted, peers, connections (local, peer, bytes), bytes, messages, errors, listen_counters."""
 
     port: int = _port()
-    address: IPv4 = attrs.field(default=IPv4("0.0.0.0"), metadata=meta("local address to bind"))
+    address: BindAddress = attrs.field(
+        default=BindAddress("0.0.0.0"), metadata=meta("local address to bind ('::': IPv6 and IPv4, dual stack)"))
     framed: bool = attrs.field(default=False, metadata=meta("echo whole 4-byte-length-framed messages"))
     backlog: int = _backlog()
     connections: int | None = _connections()
+    v6only: bool = attrs.field(default=False, metadata=meta("IPV6_V6ONLY on an IPv6 listener: no IPv4 clients"))
 
     def run(self, ctx: Any) -> Any:
         from netsim.scenario.apps_tcp import tcp_echo_server
 
         return tcp_echo_server(ctx, self.port, address=self.address, framed=self.framed, backlog=self.backlog,
-                               connections=self.connections)
+                               connections=self.connections, v6only=self.v6only)
 
 
 @register_app("tcp-client")
@@ -194,7 +197,8 @@ class BulkSinkApp(_ContextApp):
     """Accepts connections and reads everything.  Result: accepted, peers, connections, bytes_received."""
 
     port: int = _port()
-    address: IPv4 = attrs.field(default=IPv4("0.0.0.0"), metadata=meta("local address to bind"))
+    address: BindAddress = attrs.field(
+        default=BindAddress("0.0.0.0"), metadata=meta("local address to bind ('::': IPv6 and IPv4, dual stack)"))
     backlog: int = _backlog()
     connections: int | None = _connections()
 
@@ -233,7 +237,8 @@ class RequestResponseServerApp(_ContextApp):
     """Answers request-response clients.  Result: accepted, peers, requests, bytes."""
 
     port: int = _port()
-    address: IPv4 = attrs.field(default=IPv4("0.0.0.0"), metadata=meta("local address to bind"))
+    address: BindAddress = attrs.field(
+        default=BindAddress("0.0.0.0"), metadata=meta("local address to bind ('::': IPv6 and IPv4, dual stack)"))
     backlog: int = _backlog()
     connections: int | None = _connections()
 

@@ -25,6 +25,7 @@ if TYPE_CHECKING:
 
 Process = Generator[Any, Any, Any]
 SOL_SOCKET, SO_REUSEADDR = 1, 2
+IPPROTO_IPV6, IPV6_V6ONLY = 41, 26  # Linux's values
 SHUT_WR = 1
 
 
@@ -83,14 +84,17 @@ def _close(sock: Any) -> None:
 # --- servers --------------------------------------------------------------------------------------
 
 
-def _listen(ctx: AppContext, address: str, port: int, backlog: int, reuse: bool = True) -> TCPSocket | None:
+def _listen(ctx: AppContext, address: str, port: int, backlog: int, reuse: bool = True,
+            v6only: bool = False) -> TCPSocket | None:
     result = ctx.result
     result.update({"listen": f"{address}:{port}", "port": port, "accepted": 0, "peers": [], "connections": [],
                    "bytes_received": 0, "bytes_sent": 0, "errors": result.get("errors", {})})
     try:
-        listener: TCPSocket = ctx.socket("tcp")
+        listener: TCPSocket = ctx.socket("tcp6" if ":" in address else "tcp")
         if reuse:
             listener.setsockopt(SOL_SOCKET, SO_REUSEADDR, 1)
+        if v6only:
+            listener.setsockopt(IPPROTO_IPV6, IPV6_V6ONLY, 1)
         listener.bind((address, port))
         listener.listen(backlog)
     except OSError as exc:
@@ -152,10 +156,10 @@ def _echo(ctx: AppContext, conn: TCPSocket, entry: dict[str, Any], framed: bool)
 
 
 def tcp_echo_server(ctx: AppContext, port: int, *, address: str = "0.0.0.0", framed: bool = False,
-                    backlog: int = 128, connections: int | None = None) -> Process:
+                    backlog: int = 128, connections: int | None = None, v6only: bool = False) -> Process:
     """Accept connections and echo each (plain, or lab 1.5's 4-byte length framing)."""
     ctx.result["messages"] = 0
-    listener = _listen(ctx, address, port, backlog)
+    listener = _listen(ctx, address, port, backlog, v6only=v6only)
     if listener is None:
         return ctx.result
     return (yield from _serve(ctx, listener, connections, lambda c, s, e: _echo(c, s, e, framed)))
@@ -225,7 +229,7 @@ def request_response_server(ctx: AppContext, port: int, *, address: str = "0.0.0
 def _connect(ctx: AppContext, address: tuple[str, int], entry: dict[str, Any], bind: tuple[str, int] | None,
              reuse: bool) -> Process:
     """socket(), [bind()], connect(); the socket, with ``entry`` filled (local, peer, connect_time)."""
-    sock = ctx.socket("tcp")
+    sock = ctx.socket("tcp6" if ":" in address[0] else "tcp")
     if reuse:
         sock.setsockopt(SOL_SOCKET, SO_REUSEADDR, 1)
     if bind is not None:

@@ -7,6 +7,7 @@ import json
 from typing import TYPE_CHECKING, Any
 
 from rich.console import Console
+from rich.markup import escape
 from rich.progress import BarColumn, Progress, TextColumn
 from rich.table import Table
 
@@ -47,6 +48,11 @@ def app_lines(result: dict[str, Any]) -> str:
     return "\n".join(f"{key}: {_value(key, result[key])}" for key in keys)
 
 
+def _cells(*values: str) -> list[str]:
+    """Table cells as text, not rich markup: "[fe80::1%2]:9000" must print as written."""
+    return [escape(value) for value in values]
+
+
 def print_outcome(outcome: RunOutcome, console: Console) -> None:
     """Every table of a run, in order: apps, timeline, snapshots, NAT dumps, connection views (the
     5-tuple each observer saw), drops, expectations."""
@@ -55,7 +61,7 @@ def print_outcome(outcome: RunOutcome, console: Console) -> None:
         apps.add_column(column, overflow="fold")
     for name, report in outcome.apps.items():
         status = report["status"] + (f"\n{report['crash']}" if "crash" in report else "")
-        apps.add_row(name, report["kind"], report["node"], status, app_lines(report["result"]))
+        apps.add_row(*_cells(name, report["kind"], report["node"], status, app_lines(report["result"])))
     if outcome.apps:
         console.print(apps)
     if outcome.timeline:
@@ -64,14 +70,15 @@ def print_outcome(outcome: RunOutcome, console: Console) -> None:
             timeline.add_column(column, overflow="fold")
         for entry in outcome.timeline:
             rest = {k: v for k, v in entry.items() if k not in ("index", "at", "action")}
-            timeline.add_row(format_time(entry["at"]), entry["action"], _value("", rest))
+            timeline.add_row(*_cells(format_time(entry["at"]), entry["action"], _value("", rest)))
         console.print(timeline)
     for snapshot in outcome.snapshots:
         table = Table(title=f"ss {snapshot['host']} at {format_time(snapshot['at'])} ({snapshot['name']})")
         for column in ("State", "Recv-Q", "Send-Q", "Local Address:Port", "Peer Address:Port", "Timer"):
             table.add_column(column, justify="right" if column.endswith("-Q") else "left")
         for row in snapshot["rows"]:
-            table.add_row(row["state"], str(row["recv_q"]), str(row["send_q"]), row["local"], row["peer"], row["timer"])
+            table.add_row(*_cells(row["state"], str(row["recv_q"]), str(row["send_q"]), row["local"], row["peer"],
+                                  row["timer"]))
         console.print(table)
     for dump in outcome.nat_dumps:
         console.print(f"[bold]NAT table of {dump['node']} at {format_time(dump['at'])}[/bold] ({len(dump['lines'])} "
@@ -88,9 +95,9 @@ def print_outcome(outcome: RunOutcome, console: Console) -> None:
                           row["protocol"].upper())
         console.print(table)
         for link in view.get("nat", []):
-            console.print(f"  NAT {link['node']}: {link['conntrack']}")
+            console.print(f"  NAT {link['node']}: {link['conntrack']}", markup=False, highlight=False)
         if not view.get("complete", True):
-            console.print(f"  (the view stops here: {view.get('note', '')})")
+            console.print(f"  (the view stops here: {view.get('note', '')})", markup=False, highlight=False)
     if len(outcome.views) > MAX_VIEWS:
         console.print(f"({len(outcome.views) - MAX_VIEWS} more connection views in summary.json and report.html)")
     if outcome.drops:
@@ -100,7 +107,7 @@ def print_outcome(outcome: RunOutcome, console: Console) -> None:
         drops.add_column("count", justify="right")
         for where, reasons in outcome.drops.items():
             for reason, count in reasons.items():
-                drops.add_row(where, reason, str(count))
+                drops.add_row(*_cells(where, reason, str(count)))
         console.print(drops)
     if outcome.expectations:
         table = Table(title="expectations", show_lines=True)
@@ -108,10 +115,10 @@ def print_outcome(outcome: RunOutcome, console: Console) -> None:
             table.add_column(column, overflow="fold")
         for result in outcome.expectations:
             mark = "[green]ok[/green]" if result.ok else "[bold red]FAILED[/bold red]"
-            table.add_row(mark, result.description, result.verdict.expected, result.verdict.seen)
+            table.add_row(mark, *_cells(result.description, result.verdict.expected, result.verdict.seen))
         console.print(table)
     for error in outcome.errors:
-        console.print(f"[bold red]error:[/bold red] {error}", highlight=False)
+        console.print(f"[bold red]error:[/bold red] {escape(error)}", highlight=False)
     passed = sum(1 for e in outcome.expectations if e.ok)
     verdict = "[green]passed[/green]" if outcome.passed else "[bold red]FAILED[/bold red]"
     console.print(f"{outcome.result.message}; {outcome.result.events:,} events; seed {outcome.seed}; "

@@ -13,7 +13,15 @@ from typing import TYPE_CHECKING, Any, ClassVar
 
 import attrs
 
-from netsim.scenario.model import IPv4, Name, Scenario, meta, register_section, register_variant, variant_base
+from netsim.scenario.model import (
+    BindAddress,
+    Name,
+    Scenario,
+    meta,
+    register_section,
+    register_variant,
+    variant_base,
+)
 from netsim.scenario.problems import did_you_mean
 from netsim.scenario.timeline import SsSnapshot, app_names, check_app, check_host
 
@@ -304,7 +312,8 @@ class PeerSeen(Expectation):
 
     host: Name = attrs.field(metadata=meta("the host whose view is checked"))
     app: str | None = attrs.field(default=None, metadata=meta("the app on it (default: every app on the host)"))
-    peer_address: IPv4 = attrs.field(metadata=meta("the peer address it must have seen"))
+    peer_address: BindAddress = attrs.field(
+        metadata=meta("the peer address it must have seen (IPv6 as written: '::ffff:10.0.0.1', '2001:db8::5')"))
     peer_port: int | None = attrs.field(default=None, metadata=meta("and the peer port", min=0, max=65535))
     seen: bool = attrs.field(default=True, metadata=meta("false: it must not have seen it"))
 
@@ -322,9 +331,10 @@ class PeerSeen(Expectation):
 
     def evaluate(self, run: RunContext) -> Verdict:
         peers = run.peers_seen(self.host, self.app)
-        wanted = self.peer_address + (f":{self.peer_port}" if self.peer_port is not None else "")
-        hit = any(peer == wanted or (self.peer_port is None and peer.rpartition(":")[0] == wanted)
-                  for peer in peers)
+        address = f"[{self.peer_address}]" if ":" in self.peer_address else self.peer_address
+        wanted = address + (f":{self.peer_port}" if self.peer_port is not None else "")
+        hit = any(peer == wanted or (self.peer_port is None and peer.rpartition(":")[0].split("%")[0]
+                                     in (address, address[:-1])) for peer in peers)
         where = f"{self.host}" + (f" ({self.app})" if self.app else "")
         expected = f"{where} {'sees' if self.seen else 'does not see'} peer {wanted}"
         shown = ", ".join(peers[:10]) + (f" ... ({len(peers)} in all)" if len(peers) > 10 else "")

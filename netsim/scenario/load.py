@@ -38,6 +38,7 @@ from netsim.scenario.model import (
     SECTIONS,
     VARIANT_BASES,
     AppSpec,
+    BindAddress,
     CaptureSpec,
     Duration,
     Endpoint,
@@ -157,9 +158,19 @@ def _check_interface_address(value: Any) -> str:
     try:
         if "/" not in text:
             raise ValueError
-        ipaddress.IPv4Interface(text)
+        ipaddress.ip_interface(text)
     except ValueError:
-        raise ValueError(f"{text!r} is not an IPv4 interface address (like '192.168.1.10/24')") from None
+        raise ValueError(f"{text!r} is not an interface address (like '192.168.1.10/24' or "
+                         "'2001:db8::10/64')") from None
+    return text
+
+
+def _check_bind_address(value: Any) -> str:
+    text = _string(value)
+    try:
+        ipaddress.ip_address(text)
+    except ValueError:
+        raise ValueError(f"{text!r} is not an IPv4 or IPv6 address (like '0.0.0.0' or '::')") from None
     return text
 
 
@@ -232,14 +243,24 @@ def _check_socket_address(value: Any) -> str:
 
 
 def parse_socket_address(text: str) -> tuple[str, int]:
-    """``"10.0.0.2:9000"`` -> ("10.0.0.2", 9000); ValueError says what is wrong."""
+    """``"10.0.0.2:9000"`` -> ("10.0.0.2", 9000); ``"[2001:db8::10]:9000"`` and
+    ``"[fe80::1%eth0]:9000"`` (an IPv6 address and its zone, RFC 4007 §11) -> ("fe80::1%eth0",
+    9000); ValueError says what is wrong."""
     host, sep, port = text.rpartition(":")
     if not sep or not port.isdigit():
-        raise ValueError(f"{text!r} is not an address and port like '10.0.0.2:9000'")
-    try:
-        ipaddress.IPv4Address(host)
-    except ValueError:
-        raise ValueError(f"{text!r}: {host!r} is not an IPv4 address") from None
+        raise ValueError(f"{text!r} is not an address and port like '10.0.0.2:9000' or '[2001:db8::1]:9000'")
+    if host.startswith("[") and host.endswith("]"):
+        host = host[1:-1]
+        try:
+            ipaddress.IPv6Address(host.split("%", 1)[0])
+        except ValueError:
+            raise ValueError(f"{text!r}: {host!r} is not an IPv6 address") from None
+    else:
+        try:
+            ipaddress.IPv4Address(host)
+        except ValueError:
+            raise ValueError(f"{text!r}: {host!r} is not an IPv4 address (IPv6 goes in brackets: "
+                             "'[2001:db8::1]:9000')") from None
     if not 0 <= int(port) <= 65535:
         raise ValueError(f"{text!r}: the port must be 0..65535")
     return host, int(port)
@@ -270,7 +291,7 @@ def _strict_str(value: Any, _type: Any = None) -> str:
 #: the checked value types and the functions that check them (the schema describes them too)
 VALUE_CHECKS: dict[Any, Callable[[Any], Any]] = {
     Name: _check_name, Duration: _check_duration, Rate: _check_rate, Size: _check_size,
-    Probability: _check_probability, MAC: _check_mac, IPv4: _check_ipv4,
+    Probability: _check_probability, MAC: _check_mac, IPv4: _check_ipv4, BindAddress: _check_bind_address,
     InterfaceAddress: _check_interface_address, Prefix: _check_prefix, PortRangeText: _check_port_range,
     Endpoint: _check_endpoint, Endpoints: _check_endpoints, Filter: _check_filter,
     RelativePath: _check_relative_path, StartTime: _check_start_time, SocketAddress: _check_socket_address,

@@ -47,6 +47,8 @@ MAC = NewType("MAC", str)
 """A MAC address: ``"02:00:00:00:00:01"``."""
 IPv4 = NewType("IPv4", str)
 """An IPv4 address: ``"192.168.1.1"``."""
+BindAddress = NewType("BindAddress", str)
+"""A local address to listen on: IPv4 (``"0.0.0.0"``) or IPv6 (``"::"``: a dual-stack socket)."""
 InterfaceAddress = NewType("InterfaceAddress", str)
 """An IPv4 interface address with its prefix length: ``"192.168.1.10/24"``."""
 Prefix = NewType("Prefix", str)

@@ -28,10 +28,15 @@ def errno_name(exc: BaseException) -> str:
 
 
 def endpoint(address: Any) -> str | None:
-    """``("10.0.0.1", 40000)`` -> ``"10.0.0.1:40000"``; None stays None."""
+    """``("10.0.0.1", 40000)`` -> ``"10.0.0.1:40000"``; an AF_INET6 name ``(host, port, flowinfo,
+    scope_id)`` -> ``"[2001:db8::1]:40000"`` (with ``%scope_id`` for a scoped one); None stays
+    None."""
     if address is None:
         return None
     host, port = address[0], address[1]
+    if ":" in str(host):
+        zone = f"%{address[3]}" if len(address) == 4 and address[3] else ""
+        return f"[{host}{zone}]:{port}"
     return f"{host}:{port}"
 
 

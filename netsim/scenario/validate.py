@@ -11,7 +11,7 @@ second time.
 from __future__ import annotations
 
 from collections.abc import Iterable
-from ipaddress import IPv4Address, IPv4Interface
+from ipaddress import IPv4Address, IPv4Interface, IPv6Interface, ip_interface
 from pathlib import PurePosixPath
 from typing import Any
 
@@ -185,16 +185,17 @@ def _check_node(scenario: Scenario, path: str, node: NodeSpec, problems: Found) 
         seen.add(port.name)
     # addresses: no duplicates, no overlapping subnets on two interfaces (Linux would take both,
     # but routing between them is then ambiguous: always a mistake in a lab topology)
-    owned: list[tuple[IPv4Interface, PortInfo]] = []
+    owned: list[tuple[IPv4Interface | IPv6Interface, PortInfo]] = []
     for port in ports:
         for index, text in enumerate(port.addresses):
-            address = IPv4Interface(text)
+            address = ip_interface(text)
             where = f"{path}.{port.path}.addresses[{index}]"
             for other, other_port in owned:
                 if other.ip == address.ip:
                     problems.append((where, f"duplicate address {address.ip} (also on {other_port.name})"))
                     break
-                if other_port.name != port.name and address.network.overlaps(other.network):
+                if (other_port.name != port.name and other.version == address.version
+                        and address.network.overlaps(other.network)):
                     problems.append((where, f"{text} overlaps {other} on {other_port.name}: the subnets of two "
                                             "interfaces of one node must not overlap"))
                     break
@@ -253,7 +254,7 @@ def _check_segments(scenario: Scenario, nodes: dict[str, NodeSpec], problems: Fo
             vlans: list[Any] = sorted(port.vlans) if port.vlans is not None else [*used] or ["*"]
             for vlan in vlans:
                 union(("if", node.name, port.name), ("vlan", node.name, vlan))
-    seen: dict[tuple[Any, IPv4Address], tuple[str, str]] = {}
+    seen: dict[tuple[Any, Any], tuple[str, str]] = {}
     for path, node in scenario.node_paths():
         if nodes.get(node.name) is not node:
             continue
@@ -262,7 +263,7 @@ def _check_segments(scenario: Scenario, nodes: dict[str, NodeSpec], problems: Fo
                 continue
             segment = find(("if", node.name, port.name))
             for index, text in enumerate(port.addresses):
-                address = IPv4Interface(text).ip
+                address = ip_interface(text).ip
                 other = seen.get((segment, address))
                 if other is None:
                     seen[(segment, address)] = (node.name, f"{node.name}:{port.name}")

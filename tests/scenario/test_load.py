@@ -148,7 +148,7 @@ def test_every_problem_is_reported_at_once() -> None:
         "hosts[0].settings.somaxcon": (7, "unknown key 'somaxcon' (did you mean 'somaxconn'?)"),
         "hosts[0].interfaces[0].mtu": (11, "9 is out of range: must be 68..65535"),
         "hosts[0].interfaces[0].adresses": (12, "unknown key 'adresses' (did you mean 'addresses'?)"),
-        "hosts[0].interfaces[1].addresses[0]": (16, "'10.0.0.300/24' is not an IPv4 interface address"),
+        "hosts[0].interfaces[1].addresses[0]": (16, "'10.0.0.300/24' is not an interface address"),
         "hosts[0].routes[0].via": (20, "gateway 172.16.0.1 is not on a connected subnet of client"),
         "hosts[1].name": (23, "duplicate node name 'client' (also hosts[0])"),
         "hosts[2].interfaces[0].mtu": (29, "expected an integer, got '1500' (a string)"),
@@ -173,8 +173,8 @@ def test_every_problem_is_reported_at_once() -> None:
         assert found[path].file == "lab.toml"
     assert [problem.line for problem in problems] == sorted(problem.line or 0 for problem in problems)
     assert str(found["hosts[0].interfaces[1].addresses[0]"]) == (
-        "lab.toml:16: hosts[0].interfaces[1].addresses[0]: '10.0.0.300/24' is not an IPv4 interface address "
-        "(like '192.168.1.10/24')")
+        "lab.toml:16: hosts[0].interfaces[1].addresses[0]: '10.0.0.300/24' is not an interface address "
+        "(like '192.168.1.10/24' or '2001:db8::10/64')")
 
 
 def test_toml_syntax_error_has_its_line() -> None:
@@ -206,7 +206,7 @@ def test_missing_file_and_bad_encoding(tmp_path: Path) -> None:
     ("[[hosts]]\nname = 'a'\n[[hosts.interfaces]]\nname = 'eth0'\naddresses = '10.0.0.1/24'\n",
      "hosts[0].interfaces[0].addresses", "expected an array, got '10.0.0.1/24' (a string)"),
     ("[[hosts]]\nname = 'a'\n[[hosts.interfaces]]\nname = 'eth0'\naddresses = ['10.0.0.1']\n",
-     "hosts[0].interfaces[0].addresses[0]", "is not an IPv4 interface address"),
+     "hosts[0].interfaces[0].addresses[0]", "is not an interface address"),
     ("[[hosts]]\nname = 'a'\n[[hosts.interfaces]]\nname = 'lo'\n", "hosts[0].interfaces[0].name",
      "'lo' is the loopback interface every host already has"),
     ("[[hosts]]\nname = 'a'\n[[hosts.interfaces]]\nname = 'e'\n[[hosts.interfaces]]\nname = 'e'\n",

@@ -786,7 +786,7 @@ def test_registries_take_new_actions_and_expectation_kinds() -> None:
     ('[[expectations]]\nkind = "errno"\napp = "apps[0]"\nerrno = "ECONREFUSED"', "expectations[0].errno",
      "did you mean 'ECONNREFUSED'?"),
     ('[[expectations]]\nkind = "peer"\nhost = "server"\npeer_address = "1.2.3"', "expectations[0].peer_address",
-     "not an IPv4 address"),
+     "not an IPv4 or IPv6 address"),
     ('[[expectations]]\nkind = "sometimes"', "expectations[0].kind", "unknown kind 'sometimes'"),
     ('[[apps]]\nkind = "tcp-client"\nnode = "client"\nconnect = "10.0.0.2:80"\nname = "x"\n'
      '[[apps]]\nkind = "tcp-client"\nnode = "client"\nconnect = "10.0.0.2:80"\nname = "x"', "apps[2].name",

@@ -64,6 +64,27 @@ def _show(args: argparse.Namespace) -> int:
     return 0
 
 
+def _clear_previous_run(folder: Path) -> None:
+    """A run directory reused: remove what the previous run wrote there (its summary names its
+    captures), so no stale pcap sits beside the new run's files; other files are left alone."""
+    import json
+
+    summary = folder / "summary.json"
+    if not summary.is_file():
+        return
+    try:
+        previous = json.loads(summary.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return  # not a netsim summary: leave everything as it is
+    captures = previous.get("captures", []) if isinstance(previous, dict) else []
+    names = ["summary.json", "trace.jsonl", "scenario.toml", "report.html"]
+    names += [c for c in captures if isinstance(c, str) and ".." not in Path(c).parts and not Path(c).is_absolute()]
+    for name in names:
+        target = folder / name
+        if target.is_file():
+            target.unlink()
+
+
 def _run(args: argparse.Namespace) -> int:
     from rich.console import Console
 
@@ -80,6 +101,7 @@ def _run(args: argparse.Namespace) -> int:
     if args.out is not None:
         try:
             Path(args.out).mkdir(parents=True, exist_ok=True)
+            _clear_previous_run(Path(args.out))
         except OSError as exc:
             print(f"{args.out}: --out: cannot make the run directory: {exc.strerror or exc}", file=sys.stderr)
             return 2

@@ -129,8 +129,29 @@ def test_replay_of_a_malformed_summary_is_bad_input(
 def test_a_plot_with_an_unknown_state_names_it(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     path = tmp_path / "plot.toml"
     path.write_text(ECHO.read_text() + '\n[[plots]]\nname = "p"\nnode = "server"\nmetric = "state-count"\n'
-                    'state = "established"\n')
+                    'state = "establishd"\n')
     assert main(["validate", str(path)]) == 2
     err = capsys.readouterr().err
-    assert "plots[0].state: 'established' is not a TCP state (did you mean 'ESTABLISHED'?)" in err
+    assert "plots[0].state: 'establishd' is not a TCP state" in err
     assert "needs a state" not in err
+
+
+def test_plots_take_the_state_words_expectations_take(tmp_path: Path) -> None:
+    """``established`` and ``syn-recv`` (ss's words) work in [[plots]] as in [[expectations]]."""
+    path = tmp_path / "plot.toml"
+    path.write_text(ECHO.read_text() + '\n[[plots]]\nname = "p"\nnode = "server"\nmetric = "state-count"\n'
+                    'state = "established"\n')
+    assert main(["validate", str(path)]) == 0
+
+
+def test_a_reused_run_directory_keeps_nothing_stale(tmp_path: Path) -> None:
+    """Running another scenario into the same --out removes what the first run wrote (its pcaps
+    included) and keeps files netsim did not write."""
+    out = tmp_path / "out"
+    assert main(["run", "--quiet", str(ECHO), "--out", str(out)]) == 0
+    assert (out / "server.pcap").is_file()
+    (out / "notes.txt").write_text("mine")
+    lan = ECHO.parent / "lan.toml"
+    main(["run", "--quiet", str(lan), "--out", str(out)])
+    assert not (out / "server.pcap").exists()
+    assert (out / "notes.txt").read_text() == "mine" and (out / "summary.json").is_file()

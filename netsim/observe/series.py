@@ -53,9 +53,19 @@ class Sampler:
             yield env.timeout(self.interval)
 
 
+def tcp_states(state: str) -> frozenset[TCPState]:
+    """The states a name stands for, as ``ss`` shows them (``SYN-RECV``, ``ESTAB``), as RFC 9293
+    writes them (``SYN-RECEIVED``), or as ss's filter words and groups (``syn-recv``,
+    ``established``, ``connected``); empty when it is none of those."""
+    from netsim.observe.ss import _STATE_WORDS
+
+    exact = frozenset(s for s in TCPState if state in (s.ss_name, s.value))
+    return exact or _STATE_WORDS.get(state.lower(), frozenset())
+
+
 def state_count(host: Any, state: str) -> Probe:
-    """How many of ``host``'s TCP sockets are in ``state`` (ss's name, e.g. ``SYN-RECV``)."""
-    wanted = {s for s in TCPState if state in (s.ss_name, s.value)}
+    """How many of ``host``'s TCP sockets are in ``state`` (any name :func:`tcp_states` takes)."""
+    wanted = tcp_states(state)
     if not wanted:
         raise ValueError(f"unknown TCP state {state!r}")
 

@@ -175,6 +175,7 @@ class PlotSpec:
 
 
 def _check_plots(scenario: Scenario, plots: tuple[PlotSpec, ...]) -> Iterator[tuple[str, str]]:
+    from netsim.observe.series import tcp_states
     from netsim.proto.tcp.states import TCPState
 
     names: set[str] = set()
@@ -188,7 +189,7 @@ def _check_plots(scenario: Scenario, plots: tuple[PlotSpec, ...]) -> Iterator[tu
             known = {s.ss_name for s in TCPState} | {s.value for s in TCPState}
             if plot.state is None:
                 yield f"[{index}].state", f"state-count needs a state, one of {', '.join(sorted(known))}"
-            elif plot.state not in known:
+            elif not tcp_states(plot.state):
                 hint = (f" (did you mean {plot.state.upper()!r}?)" if plot.state.upper() in known
                         else f"{did_you_mean(plot.state, known)}")
                 yield f"[{index}].state", (f"{plot.state!r} is not a TCP state{hint}: one of "

@@ -25,7 +25,7 @@ from netsim.proto.routing import Route, RoutingTable
 from netsim.proto.tcp.settings import TCPSettings
 from netsim.sim.interface import Interface
 from netsim.sim.node import Node
-from netsim.sim.sockets import ICMPErrorReport, ICMPSocket, Socket, UDPSocket, error
+from netsim.sim.sockets import ICMPErrorReport, ICMPSocket, Socket, UDPSocket, error, socket_name
 from netsim.wire._fields import fast_ipv4
 from netsim.wire.arp import ARPPacket
 from netsim.wire.fastpath import decode_ipv4_tcp_packet
@@ -215,7 +215,7 @@ class Host(Node):
     def socket(self, kind: Literal["tcp", "tcp6"], *, privileged: bool = True) -> TCPSocket: ...
 
     @overload
-    def socket(self, kind: Literal["udp", "icmp"] = "udp", *, privileged: bool = True) -> Socket: ...
+    def socket(self, kind: Literal["udp", "udp6", "icmp"] = "udp", *, privileged: bool = True) -> Socket: ...
 
     @overload
     def socket(self, kind: str, *, privileged: bool = True) -> Socket | TCPSocket: ...
@@ -226,8 +226,8 @@ class Host(Node):
         ``privileged=False`` models a process without CAP_NET_BIND_SERVICE: binding a port below
         ``unprivileged_port_start`` (1024) fails with EACCES.
         """
-        if kind == "udp":
-            sock: Socket = UDPSocket(self)
+        if kind in ("udp", "udp6"):
+            sock: Socket = UDPSocket(self, family=6 if kind == "udp6" else 4)
         elif kind == "icmp":
             sock = ICMPSocket(self)
         elif kind in ("tcp", "tcp6"):
@@ -253,7 +253,8 @@ class Host(Node):
 
     def bind_socket(self, sock: Socket, ip: IPv4Address | None, port: int) -> int:
         """Bind (``port`` 0: ephemeral, RFC 6056 random start as Linux); returns an errno or 0."""
-        if ip is not None and ip not in self.local and ip != BROADCAST:
+        if ip is not None and ip not in self.local and ip != BROADCAST and not (
+                self.ip6 is not None and ip in self.ip6.local):
             return errno.EADDRNOTAVAIL
         bindings = self._bindings(sock)
         if port == 0:
@@ -431,19 +432,24 @@ class Host(Node):
         sock = self._udp_lookup(packet.dst, datagram.dst_port, packet.src, datagram.src_port)
         if sock is None:
             iface.drop("udp-no-socket", len(datagram.payload))
-            if not broadcast:
+            if not broadcast and isinstance(packet, IPv4Packet):
                 self.icmp_error(packet, ICMPv4DestUnreachable(3))  # port unreachable, RFC 1122 §4.1.3.1
             return
-        if not sock.deliver(datagram.payload, (str(packet.src), datagram.src_port)):
+        sender = socket_name(self, getattr(sock, "family", 4), packet.src, datagram.src_port, packet.dst)
+        if not sock.deliver(datagram.payload, sender):
             iface.drop("udp-rcvbuf-full", len(datagram.payload))
 
     def _udp_lookup(self, local: IPv4Address, port: int, remote: IPv4Address, remote_port: int) -> Socket | None:
         """Linux's scoring, simplified: a connected socket to this peer beats one bound to the
         local address, which beats a wildcard one."""
         best, best_score = None, -1
+        family = local.version
         for sock in self.udp_ports.get(port, ()):
             if sock.local_ip is not None and sock.local_ip != local:
                 continue
+            mine = getattr(sock, "family", 4)
+            if mine != family and not (mine == 6 and family == 4 and not sock.v6only):
+                continue  # an IPv4 socket never sees IPv6; an IPv6 one sees IPv4 only in dual stack
             if sock.remote is not None and sock.remote != (remote, remote_port):
                 continue
             score = (2 if sock.remote is not None else 0) + (1 if sock.local_ip is not None else 0)

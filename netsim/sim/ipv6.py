@@ -1,5 +1,5 @@
 """IPv6 on a host (RFC 8200, RFC 4861, RFC 4291): addresses, neighbour discovery, ICMPv6 echo,
-and the IPv6 side of TCP.
+and the IPv6 side of TCP and UDP.
 
 A host runs IPv6 once it has an IPv6 address (hosts that have none drop IPv6 frames, counted as
 ``ipv6-not-configured``, so IPv4-only networks are unchanged).  The first IPv6 address on an
@@ -18,7 +18,7 @@ and is answered with a solicited, override Neighbor Advertisement (§7.2.4).
 Simplified (documented): no duplicate address detection, no router advertisements or SLAAC, no
 forwarding by routers, no extension headers on received packets (dropped and counted), no
 fragmentation (a datagram larger than the link MTU fails with EMSGSIZE), no ICMPv6 errors to
-sockets, UDP and ping sockets over IPv6 not yet.
+sockets (no ICMPv6 port unreachable for UDP either), ping sockets over IPv6 not yet.
 """
 
 from __future__ import annotations
@@ -39,6 +39,7 @@ from netsim.wire.ipv6 import IPv6Packet
 from netsim.wire.mac import MACAddress
 from netsim.wire.ndp import NDPSourceLinkLayerAddress, NDPTargetLinkLayerAddress
 from netsim.wire.tcp import TCPSegment
+from netsim.wire.udp import UDPDatagram
 
 if TYPE_CHECKING:
     from netsim.sim.host import Host
@@ -210,6 +211,10 @@ class IPv6Stack:
             elif packet.next_header == _TCP and not dst.is_multicast:
                 segment = TCPSegment.parse(payload, src=packet.src, dst=dst, verify=True)
                 self.host.tcp.input(packet, segment, iface)  # type: ignore[arg-type]
+            elif packet.next_header == _UDP:
+                # RFC 8200 §8.1: the checksum is mandatory over IPv6 (a zero one is refused)
+                datagram = UDPDatagram.parse(payload, src=packet.src, dst=dst, verify=True)
+                self.host.udp_input(packet, datagram, iface, dst.is_multicast)  # type: ignore[arg-type]
             else:
                 iface.drop("ipv6-protocol-not-served", len(payload))
         except WireError as exc:

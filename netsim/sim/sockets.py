@@ -15,7 +15,7 @@ import functools
 import os
 import socket as _socket
 from collections import deque
-from ipaddress import IPv4Address, ip_address
+from ipaddress import IPv4Address, IPv6Address, IPv6Network, ip_address
 from typing import TYPE_CHECKING, Any
 
 import attrs
@@ -71,6 +71,62 @@ def _parse_ip(host: str) -> IPv4Address:
     return fast_ipv4(parsed)  # the shared hash-once instance: it keys every table a packet meets
 
 
+LINK_LOCAL = IPv6Network("fe80::/10")
+
+
+def parse_address6(host: Host, address: Any, call: str) -> tuple[Any, int, str | None]:
+    """An AF_INET6 socket address: ``(host, port)`` or ``(host, port, flowinfo, scope_id)``; the
+    host ``""``/``"::"`` (the wildcard), an IPv6 address with an optional ``%interface`` (or
+    ``%index``) zone (RFC 4007 §11), or an IPv4-mapped ``::ffff:a.b.c.d`` (an IPv4 peer)."""
+    if not isinstance(address, tuple) or len(address) not in (2, 4):
+        raise TypeError(f"{call}() takes an (address, port[, flowinfo, scope_id]) tuple, got {address!r}")
+    text, port = address[0], address[1]
+    scope_id = address[3] if len(address) == 4 else 0
+    if not isinstance(port, int) or isinstance(port, bool) or not 0 <= port <= 65535:
+        raise OverflowError(f"{call}(): port must be 0-65535, got {port!r}")
+    if not isinstance(text, str):
+        raise TypeError(f"{call}(): the address must be a string, got {text!r}")
+    zone: str | None = None
+    if "%" in text:
+        text, zone = text.split("%", 1)
+    if text in ("", "::"):
+        return None, port, None
+    try:
+        ip = IPv6Address(text)
+    except ValueError:
+        raise error(errno.EINVAL) from None
+    if ip.ipv4_mapped is not None:
+        return ip.ipv4_mapped, port, None
+    scope: str | None = None
+    if zone is not None:
+        scope = host.interface_name(int(zone)) if zone.isdigit() else zone
+        if scope not in host.interfaces:
+            raise error(errno.ENODEV)
+    elif scope_id:
+        scope = host.interface_name(int(scope_id))
+        if scope is None:
+            raise error(errno.ENODEV)
+    return ip, port, scope
+
+
+def socket_name(host: Host, family: int, ip: Any, port: int, own: Any = None) -> Any:
+    """A socket address as a socket of ``family`` writes it: ``(host, port)`` for AF_INET;
+    ``(host, port, flowinfo, scope_id)`` for AF_INET6, an IPv4 peer of a dual-stack socket as
+    ``::ffff:a.b.c.d``, a link-local one with its interface's index as scope id."""
+    if family == 4:
+        return (str(ip) if ip else "0.0.0.0", port)
+    if ip is None:
+        return ("::", port, 0, 0)
+    if ip.version == 4:
+        return (f"::ffff:{ip}", port, 0, 0)
+    scope = 0
+    if ip in LINK_LOCAL and host.ip6 is not None:
+        mine = own if own is not None and own.version == 6 else ip
+        iface = host.ip6.local.get(mine)
+        scope = host.interface_index(iface.name) if iface is not None else 0
+    return (str(ip), port, 0, scope)
+
+
 @attrs.frozen
 class ICMPErrorReport:
     """One entry of a socket's error queue: who sent the ICMP error, its type and code, and the
@@ -90,8 +146,10 @@ class Socket:
 
     protocol = "udp"
 
-    def __init__(self, host: Host) -> None:
+    def __init__(self, host: Host, family: int = 4) -> None:
         self.host = host
+        self.family = family  # 4 (AF_INET) or 6 (AF_INET6)
+        self.v6only = False
         self.env: simpy.Environment = host.network.env
         self.fd = host.fds.allocate(self)
         self.local_ip: IPv4Address | None = None
@@ -208,9 +266,16 @@ class Socket:
             self._raise("setsockopt", errno.ENOPROTOOPT, level=level, option=option)
         self._trace("setsockopt", 0, level=level, option=option, value=value)
 
+    def _addr(self, address: Any, call: str) -> tuple[Any, int, str | None]:
+        """(ip or None, port, scope interface) of a socket address of this socket's family."""
+        if self.family == 4:
+            ip, port = _parse_address(address, call)
+            return ip, port, None
+        return parse_address6(self.host, address, call)
+
     def bind(self, address: Address) -> None:
         self._check_open("bind")
-        ip, port = _parse_address(address, "bind")
+        ip, port, _scope = self._addr(address, "bind")
         if self.local_port is not None:
             self._raise("bind", errno.EINVAL, address=address)
         code = self.host.bind_socket(self, ip, port)
@@ -222,10 +287,10 @@ class Socket:
         """Fix the peer: only its datagrams are received, and ICMP errors about it are reported
         on the next call (RFC 1122 §4.1.3.3; Linux's ECONNREFUSED)."""
         self._check_open("connect")
-        ip, port = _parse_address(address, "connect")
+        ip, port, scope = self._addr(address, "connect")
         if ip is None:
-            ip = IPv4Address("127.0.0.1")  # Linux connects INADDR_ANY to the loopback address
-        route_source = self.host.source_address_for(ip)
+            ip = IPv4Address("127.0.0.1") if self.family == 4 else IPv6Address("::1")  # INADDR_ANY: loopback
+        route_source = self._source_for(ip, scope, "connect", address)
         if route_source is None:
             self._raise("connect", errno.ENETUNREACH, address=address)
         if self.local_port is None:
@@ -241,15 +306,27 @@ class Socket:
             hook(self)
         return self._done(None)
 
+    def _source_for(self, ip: Any, scope: str | None, call: str, address: Any) -> Any:
+        """The source address towards ``ip`` (IPv6: RFC 6724 in brief, a link-local
+        destination needing its scope — EINVAL without, as Linux)."""
+        if ip.version == 4:
+            return self.host.source_address_for(ip)
+        if self.host.ip6 is None:
+            return None
+        if ip in LINK_LOCAL and scope is None and ip not in self.host.ip6.local:
+            self._raise(call, errno.EINVAL, address=address)
+        return self.host.ip6.source_for(ip, self.host.interfaces[scope] if scope else None)
+
     def getsockname(self) -> Address:
         ip = self.local_ip or (getattr(self, "connected_source", None) if self.remote else None)
-        return (str(ip) if ip else "0.0.0.0", self.local_port or 0)
+        return socket_name(self.host, self.family, ip, self.local_port or 0)  # type: ignore[no-any-return]
 
     def getpeername(self) -> Address:
         if self.remote is None:
             self._raise("getpeername", errno.ENOTCONN)
         assert self.remote is not None
-        return (str(self.remote[0]), self.remote[1])
+        own = self.local_ip or getattr(self, "connected_source", None)
+        return socket_name(self.host, self.family, self.remote[0], self.remote[1], own)  # type: ignore[no-any-return]
 
     def send(self, data: bytes) -> simpy.Event:
         if self.remote is None:
@@ -338,16 +415,18 @@ class UDPSocket(Socket):
         self._check_open(call)
         if not isinstance(data, bytes | bytearray):
             raise TypeError(f"{call}() needs bytes, got {type(data).__name__}")
+        scope: str | None = None
+        ip: Any
         if address is None:
             assert self.remote is not None
             ip, port = self.remote
         else:
-            parsed, port = _parse_address(address, call)
-            ip = parsed or IPv4Address("127.0.0.1")
+            parsed, port, scope = self._addr(address, call)
+            ip = parsed or (IPv4Address("127.0.0.1") if self.family == 4 else IPv6Address("::1"))
         self._take_pending_error(call)
         if len(data) > UDP_MAX_PAYLOAD:
             self._raise(call, errno.EMSGSIZE, len=len(data))
-        if not self.broadcast and self.host.is_broadcast(ip):
+        if ip.version == 4 and not self.broadcast and self.host.is_broadcast(ip):
             self._raise(call, errno.EACCES, len=len(data))  # udp(7): broadcast needs SO_BROADCAST
         if port == 0:
             self._raise(call, errno.EINVAL, len=len(data))
@@ -355,7 +434,8 @@ class UDPSocket(Socket):
             code = self.host.bind_socket(self, None, 0)
             if code:
                 self._raise(call, code, len=len(data))
-        source = self.local_ip or self.host.source_address_for(ip)
+        source = self.local_ip or (getattr(self, "connected_source", None) if address is None else None) \
+            or self._source_for(ip, scope, call, address)
         if source is None:
             self._raise(call, errno.ENETUNREACH, len=len(data))
         assert source is not None and self.local_port is not None
@@ -364,7 +444,7 @@ class UDPSocket(Socket):
                                  probe=self.pmtudisc == IP_PMTUDISC_PROBE)
         if code:
             self._raise(call, code, len=len(data))
-        self._trace(call, len(data), peer=(str(ip), port))
+        self._trace(call, len(data), peer=socket_name(self.host, self.family, ip, port, source))
         return self._done(len(data))
 
 

@@ -38,7 +38,7 @@ from netsim.proto.tcp.cookies import SynCookies, decode_timestamp_options, encod
 from netsim.proto.tcp.listen import ListenQueue
 from netsim.proto.tcp.settings import TCPSettings
 from netsim.proto.tcp.states import TCPState
-from netsim.sim.sockets import Address, _parse_address, error
+from netsim.sim.sockets import Address, _parse_address, error, parse_address6, socket_name
 from netsim.wire.tcp import TCPSegment, _make_segment
 from netsim.wire.tcp_options import (
     TCPOption,
@@ -67,41 +67,6 @@ _ZERO = IPv4Address(0)
 IPPROTO_IPV6 = getattr(_socket, "IPPROTO_IPV6", 41)
 IPV6_V6ONLY = getattr(_socket, "IPV6_V6ONLY", 26)
 LINK_LOCAL = IPv6Network("fe80::/10")
-
-
-def parse_address6(host: Host, address: Any, call: str) -> tuple[Any, int, str | None]:
-    """An AF_INET6 socket address: ``(host, port)`` or ``(host, port, flowinfo, scope_id)``; the
-    host ``""``/``"::"`` (the wildcard), an IPv6 address with an optional ``%interface`` (or
-    ``%index``) zone (RFC 4007 §11), or an IPv4-mapped ``::ffff:a.b.c.d`` (an IPv4 peer)."""
-    if not isinstance(address, tuple) or len(address) not in (2, 4):
-        raise TypeError(f"{call}() takes an (address, port[, flowinfo, scope_id]) tuple, got {address!r}")
-    text, port = address[0], address[1]
-    scope_id = address[3] if len(address) == 4 else 0
-    if not isinstance(port, int) or isinstance(port, bool) or not 0 <= port <= 65535:
-        raise OverflowError(f"{call}(): port must be 0-65535, got {port!r}")
-    if not isinstance(text, str):
-        raise TypeError(f"{call}(): the address must be a string, got {text!r}")
-    zone: str | None = None
-    if "%" in text:
-        text, zone = text.split("%", 1)
-    if text in ("", "::"):
-        return None, port, None
-    try:
-        ip = IPv6Address(text)
-    except ValueError:
-        raise error(errno.EINVAL) from None
-    if ip.ipv4_mapped is not None:
-        return ip.ipv4_mapped, port, None
-    scope: str | None = None
-    if zone is not None:
-        scope = host.interface_name(int(zone)) if zone.isdigit() else zone
-        if scope not in host.interfaces:
-            raise error(errno.ENODEV)
-    elif scope_id:
-        scope = host.interface_name(int(scope_id))
-        if scope is None:
-            raise error(errno.ENODEV)
-    return ip, port, scope
 
 
 def _families_overlap(sock: TCPSocket, ip: Any, other: TCPSocket) -> bool:
@@ -822,20 +787,8 @@ class TCPSocket:
         return event
 
     def _name(self, ip: Any, port: int) -> Any:
-        """A socket address as this socket's family writes it: AF_INET6 gives (host, port,
-        flowinfo, scope_id), IPv4 peers of a dual-stack socket as ``::ffff:a.b.c.d``."""
-        if self.family == 4:
-            return (str(ip) if ip else "0.0.0.0", port)
-        if ip is None:
-            return ("::", port, 0, 0)
-        if ip.version == 4:
-            return (f"::ffff:{ip}", port, 0, 0)
-        scope = 0
-        if ip in LINK_LOCAL and self.host.ip6 is not None:
-            own = self.local_ip if self.local_ip is not None and self.local_ip.version == 6 else ip
-            iface = self.host.ip6.local.get(own)
-            scope = self.host.interface_index(iface.name) if iface is not None else 0
-        return (str(ip), port, 0, scope)
+        """A socket address as this socket's family writes it (see :func:`socket_name`)."""
+        return socket_name(self.host, self.family, ip, port, self.local_ip)
 
     def getsockname(self) -> Address:
         return self._name(self.local_ip, self.local_port or 0)  # type: ignore[no-any-return]

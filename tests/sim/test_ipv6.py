@@ -188,3 +188,42 @@ def test_echo_requests_are_answered_and_hosts_without_ipv6_still_drop_it() -> No
     plain.run("5s")
     # its solicitations go to a group h2 never joined: its NIC filters them out, nothing answers
     assert h2["eth0"].counters.drops["other-host"] >= 1 and h1["eth0"].counters.rx_frames == 0
+
+
+def test_udp_over_ipv6_keeps_datagrams_names_senders_and_takes_ipv4_in_dual_stack() -> None:
+    net, a, b = _pair()
+    got: list[Any] = []
+    peer_ll = str(link_local_for(b["eth0"].mac))
+
+    def server() -> Any:
+        sock = b.socket("udp6")
+        sock.bind(("::", 5353))
+        for _ in range(3):
+            data, sender = yield sock.recvfrom(2000)
+            got.append((data, sender))
+            yield sock.sendto(data.upper(), sender)
+
+    def clients() -> Any:
+        v6 = a.socket("udp6")
+        yield v6.sendto(b"global", ("2001:db8::2", 5353))
+        reply, frm = yield v6.recvfrom(100)
+        got.append(("reply", reply, frm))
+        scoped = a.socket("udp6")
+        yield scoped.connect((f"{peer_ll}%eth0", 5353))
+        yield scoped.send(b"link-local")
+        got.append(("reply", (yield scoped.recv(100)), scoped.getpeername()))
+        v4 = a.socket("udp")
+        yield v4.sendto(b"v4", ("10.0.0.2", 5353))
+        got.append(("reply", *(yield v4.recvfrom(100))))
+
+    net.process(server())
+    net.process(clients())
+    net.run("2s")
+    index = a.interface_index("eth0")
+    data, sender = got[0]
+    assert data == b"global" and sender[0] == "2001:db8::1" and len(sender) == 4
+    assert got[1] == ("reply", b"GLOBAL", ("2001:db8::2", 5353, 0, 0))
+    assert got[2][0] == b"link-local" and got[2][1][0] == str(link_local_for(a["eth0"].mac))
+    assert got[3] == ("reply", b"LINK-LOCAL", (peer_ll, 5353, 0, index))
+    assert got[4][0] == b"v4" and got[4][1][0] == "::ffff:10.0.0.1"  # an IPv4 sender of a dual-stack socket
+    assert got[5] == ("reply", b"V4", ("10.0.0.2", 5353))

@@ -25,6 +25,7 @@ from typing import TYPE_CHECKING, Any
 from netsim.proto.nat.behaviour import NatBehaviour
 from netsim.proto.nat.flow import ICMP, TCP, UDP, Direction, Drop, FlowTuple, PortForward, make_flow
 from netsim.proto.nat.table import NatTable
+from netsim.proto.routing import Route
 from netsim.sim.host import Router
 from netsim.wire.checksum import checksum_update_bytes, internet_checksum
 from netsim.wire.icmpv4 import ICMPv4DestUnreachable, ICMPv4TimeExceeded
@@ -178,7 +179,9 @@ class NatRouter(Router):
                 return
             self._count(iface, result.reason, len(payload) + whole.header_len)
             return
-        self._send_translated(whole, rewrite(whole, payload, result) if result != flow else whole, iface)
+        translated = rewrite(whole, payload, result) if result != flow else whole
+        # the route looked up above still holds unless a hairpin rewrote the destination
+        self._send_translated(whole, translated, iface, None if hairpin else route)
 
     def _inbound(self, packet: IPv4Packet, iface: Interface) -> None:
         nat = self.nat
@@ -207,16 +210,17 @@ class NatRouter(Router):
     def _forwardable(self, original: IPv4Packet, iface: Interface) -> bool:
         """RFC 1812 §5.2's checks on the datagram as it arrived (Linux makes them before
         POSTROUTING's SNAT, so an error goes back to the real sender, quoting what it sent)."""
-        size = original.header_len + len(original.payload_bytes())
         if original.ttl <= 1:
-            iface.drop("ttl-exceeded", size)
+            iface.drop("ttl-exceeded", original.header_len + len(original.payload_bytes()))
             self.icmp_error(original, ICMPv4TimeExceeded(0))
             return False
         return True
 
-    def _send_translated(self, original: IPv4Packet, translated: IPv4Packet, iface: Interface) -> None:
+    def _send_translated(self, original: IPv4Packet, translated: IPv4Packet, iface: Interface,
+                         route: Route | None = None) -> None:
         size = translated.header_len + len(translated.payload_bytes())
-        route = self.routes.lookup(translated.dst)
+        if route is None:
+            route = self.routes.lookup(translated.dst)
         if route is None or route.kind == "blackhole":
             iface.drop("no-route" if route is None else "blackhole", size)
             if route is None:

@@ -535,7 +535,6 @@ class TCPSocket:
         conn = self.conn
         if conn is None:
             return
-        host = self.host
         if conn.outbox:
             self._transmit(conn)
         events, conn.events = conn.events, 0
@@ -548,10 +547,14 @@ class TCPSocket:
             if parent is not None and parent.queue is not None:
                 parent.queue.syn_queue.pop(self.four_tuple, None)
             return
+        self._arm_timer(conn)
+
+    def _arm_timer(self, conn: TCPConnection) -> None:
+        """One pending wake-up per socket, moved only when the engine's deadline comes earlier."""
         deadline = conn.next_deadline()
         if deadline is not None and (self._timer_at is None or deadline < self._timer_at):
             self._timer_at = deadline
-            timeout = self.env.timeout(max(0, deadline - host.network.now))
+            timeout = self.env.timeout(max(0, deadline - self.host.network.now))
             timeout.callbacks.append(partial(self._on_timer, deadline))
 
     def _transmit(self, conn: TCPConnection) -> None:
@@ -888,11 +891,7 @@ class TCPSocket:
         if conn is not None and conn.outbox:
             self._transmit(conn)
         if conn is not None:
-            deadline = conn.next_deadline()
-            if deadline is not None and (self._timer_at is None or deadline < self._timer_at):
-                self._timer_at = deadline
-                self.env.timeout(max(0, deadline - self.host.network.now)).callbacks.append(
-                    partial(self._on_timer, deadline))
+            self._arm_timer(conn)
 
     def recv(self, bufsize: int) -> simpy.Event:
         """Up to ``bufsize`` bytes; ``b''`` at end of stream; blocks while nothing is readable."""

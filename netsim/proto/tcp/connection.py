@@ -108,13 +108,13 @@ class TCPConnection:
 
     __slots__ = (
         "settings", "local_port", "remote_port", "state", "iss", "irs", "events", "outbox", "error",
-        "soft_error", "transitions", "nodelay", "keepalive", "orphaned", "passive_open", "rd_shut",
+        "soft_error", "transitions", "nodelay", "keepalive", "orphaned", "passive_open",
         # send side
         "_una", "_max", "_buf_off", "sndbuf", "fin_queued", "_fin_off", "snd_wnd", "max_snd_wnd",
         "snd_wl1", "snd_wl2", "snd_wscale", "peer_mss", "mss", "local_mss", "mss_overhead", "_pmtu",
         "rtx", "rtt", "cc", "ca_state", "dupacks", "recover", "_sacked_bytes", "_lost_bytes",
         "_retrans_bytes", "_reno_sacked", "_snd_sml", "retrans_stamp", "total_retransmits",
-        "_rtx_count", "rto_expiries",
+        "rto_expiries",
         # receive side
         "rcvbuf", "rcv_wscale", "_rcv_edge", "rcv_ssthresh", "_rcv_mss", "_rcv_unacked", "_quick", "_fin_seq",
         "eof", "_last_ooo", "_ack_pushed",
@@ -143,7 +143,6 @@ class TCPConnection:
         self.keepalive = keepalive
         self.orphaned = False
         self.passive_open = False
-        self.rd_shut = False
         self._una = 0
         self._max = 0
         self._buf_off = 1
@@ -174,7 +173,6 @@ class TCPConnection:
         self._snd_sml = 0
         self.retrans_stamp: int | None = None
         self.total_retransmits = 0
-        self._rtx_count = 0
         self.rto_expiries: list[int] = []
         self.rcvbuf = ReceiveBuffer(rcvbuf or settings.rmem_default, 0)
         self.rcv_wscale = 0

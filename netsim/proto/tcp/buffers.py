@@ -64,12 +64,15 @@ class ReceiveBuffer:
 
     @property
     def out_of_order_bytes(self) -> int:
-        return sum(len(chunk) for chunk in self._ooo.values())
+        return sum([len(chunk) for chunk in self._ooo.values()]) if self._ooo else 0
 
     @property
     def window(self) -> int:
         """RCV.WND: room left, counting what waits out of order (RFC 9293 §3.8.6.2)."""
-        return max(0, self.capacity - len(self._ready) - self.out_of_order_bytes)
+        room = self.capacity - len(self._ready)
+        if self._ooo:
+            room -= self.out_of_order_bytes
+        return room if room > 0 else 0
 
     def insert(self, seq: int, data: bytes) -> int:
         """Accept the part of a segment's data inside [RCV.NXT, RCV.NXT + window); returns how

@@ -60,6 +60,7 @@ from netsim.wire.tcp_options import (
 
 FIN, SYN, RST, PSH, ACK = 0x01, 0x02, 0x04, 0x08, 0x10
 MASK = 0xFFFFFFFF
+HALF = 1 << 31  # sequence numbers this far apart or more are "before" (see seq.py)
 
 # events for the application (a bit set in TCPConnection.events)
 EV_ESTABLISHED = 1
@@ -269,7 +270,8 @@ class TCPConnection:
 
     @property
     def rcv_wnd(self) -> int:
-        return seq_sub(self._rcv_edge, self.rcvbuf.rcv_nxt) if seq_gt(self._rcv_edge, self.rcvbuf.rcv_nxt) else 0
+        room = (self._rcv_edge - self.rcvbuf.rcv_nxt) & MASK
+        return room if room < HALF else 0
 
     @property
     def cwnd(self) -> int:
@@ -472,29 +474,33 @@ class TCPConnection:
         """The window we can offer now, receiver-SWS-avoided (RFC 9293 §3.8.6.2.2) and, as
         Linux's ``__tcp_select_window``, no more than ``rcv_ssthresh``: the window starts at
         the SYN's and grows with the data that arrives (``tcp_grow_window``)."""
-        free = self.rcvbuf.window
-        if free < min(self.rcvbuf.capacity // 2, self._rcv_mss):
+        rcvbuf = self.rcvbuf
+        free = rcvbuf.window
+        if free < rcvbuf.capacity // 2 and free < self._rcv_mss:
             return 0
         return min(free, self.rcv_ssthresh, 65535 << self.rcv_wscale)
 
     def _window_field(self) -> int:
         """The 16-bit window of an outgoing non-SYN segment; the right edge never moves left."""
-        rcv_nxt = self.rcvbuf.rcv_nxt
-        offer = self._window_offer()
-        edge = seq_add(rcv_nxt, offer)
-        if seq_lt(edge, self._rcv_edge):
+        rcvbuf = self.rcvbuf
+        rcv_nxt = rcvbuf.rcv_nxt
+        edge = (rcv_nxt + self._window_offer()) & MASK
+        if 0 < ((self._rcv_edge - edge) & MASK) < HALF:  # seq_lt(edge, _rcv_edge)
             edge = self._rcv_edge
         else:
             self._rcv_edge = edge
-        window = seq_sub(edge, rcv_nxt) if seq_gt(edge, rcv_nxt) else 0
-        field = window >> self.rcv_wscale
-        if ((window & ((1 << self.rcv_wscale) - 1)) and field < 65535
-                and (field + 1) << self.rcv_wscale <= self.rcvbuf.capacity - self.rcvbuf.readable):
+        window = (edge - rcv_nxt) & MASK
+        if window >= HALF:
+            window = 0
+        wscale = self.rcv_wscale
+        field = window >> wscale
+        if ((window & ((1 << wscale) - 1)) and field < 65535
+                and (field + 1) << wscale <= rcvbuf.capacity - len(rcvbuf._ready)):
             # round up so the scaled window still covers the edge promised, when the buffer
             # can hold it (else the edge would creep past the buffer: never zero, never taken)
             field += 1
-            self._rcv_edge = seq_add(rcv_nxt, field << self.rcv_wscale)
-        return min(field, 65535)
+            self._rcv_edge = (rcv_nxt + (field << wscale)) & MASK
+        return field if field < 65535 else 65535
 
     def _tsval(self, now: int) -> int:
         return (now // MS + self.ts_offset) & MASK
@@ -505,11 +511,12 @@ class TCPConnection:
               window: int | None = None) -> None:
         if options is None:
             if self.ts_ok:
-                ts = _make_ts(self._tsval(now), self.ts_recent)
-                blocks = self._sack_blocks() if self.sack_ok and flags & ACK else None
+                ts = _make_ts((now // MS + self.ts_offset) & MASK, self.ts_recent)
+                # (without out-of-order data there are no blocks: skip the search)
+                blocks = self._sack_blocks() if self.sack_ok and flags & ACK and self.rcvbuf._ooo else None
                 options = (_NOP, _NOP, ts, _NOP, _NOP, _make_sack(tuple(blocks[:3]))) if blocks else (_NOP, _NOP, ts)
             elif self.sack_ok and flags & ACK:
-                blocks = self._sack_blocks()
+                blocks = self._sack_blocks() if self.rcvbuf._ooo else []
                 options = (_NOP, _NOP, _make_sack(tuple(blocks[:4]))) if blocks else ()
             else:
                 options = ()
@@ -604,7 +611,7 @@ class TCPConnection:
             self._retransmit_lost(now)
         cc = self.cc
         mss = self.mss
-        buf_end = self._buf_off + len(self.sndbuf)
+        buf_end = self._buf_off + len(self.sndbuf._data)
         sent_any = False
         while True:
             unsent = buf_end - self._max
@@ -740,13 +747,16 @@ class TCPConnection:
                 if type(option) is TCPOptionTimestamps:
                     tsval, tsecr = option.tsval, option.tsecr
                     break
-            if (tsval is not None and not flags & RST and self.ts_recent and seq_lt(tsval, self.ts_recent)
+            if (tsval is not None and not flags & RST and self.ts_recent
+                    and 0 < ((self.ts_recent - tsval) & MASK) < HALF  # seq_lt(tsval, ts_recent)
                     and (state is not S.TIME_WAIT or not flags & SYN)):
                 self._send_ack(now)
                 return
         # 1. sequence number acceptability
         rcv_nxt = self.rcvbuf.rcv_nxt
-        window = self.rcv_wnd
+        window = (self._rcv_edge - rcv_nxt) & MASK  # rcv_wnd
+        if window >= HALF:
+            window = 0
         seg_len = len(payload) + (flags & SYN and 1) + (flags & FIN)
         if state is S.TIME_WAIT:
             self._time_wait_arrival(seg, now, tsval)
@@ -767,7 +777,7 @@ class TCPConnection:
             if not flags & RST:
                 self._send_ack(now)  # RFC 9293 §3.10.7.4 first: an ACK for what we expect
             return
-        if tsval is not None and seq_le(seq, rcv_nxt):
+        if tsval is not None and ((rcv_nxt - seq) & MASK) < HALF:  # seq_le(seq, rcv_nxt)
             self.ts_recent = tsval  # RFC 7323 §4.3 (seq <= Last.ACK.sent, in practice RCV.NXT)
         # 2. RST (RFC 5961 §3.2: only the exact next sequence number resets)
         if flags & RST:
@@ -821,7 +831,7 @@ class TCPConnection:
             self._fin_arrival(now)
         elif flags & FIN and state in (S.CLOSE_WAIT, S.CLOSING, S.LAST_ACK):
             self._send_ack(now)  # a retransmitted FIN: ACK it again
-        if self.state in _SENDING_STATES and (self.sndbuf or self._lost_bytes or self.fin_queued):
+        if self.state in _SENDING_STATES and (self.sndbuf._data or self._lost_bytes or self.fin_queued):
             self._push(now)
 
     def _syn_sent_arrival(self, seg: TCPSegment, now: int) -> None:
@@ -909,26 +919,35 @@ class TCPConnection:
     def _ack_processing(self, seg: TCPSegment, now: int, tsecr: int | None) -> bool:
         """Step 5 for the synchronized states; False when the segment must be dropped."""
         ack = seg.ack
-        una = self.snd_una
-        if seq_gt(ack, self.snd_nxt):
+        iss = self.iss
+        una = (iss + self._una) & MASK  # snd_una
+        if 0 < ((ack - iss - self._max) & MASK) < HALF:  # seq_gt(ack, snd_nxt)
             self._send_ack(now)  # acknowledges something not yet sent
             return False
-        if seq_lt(ack, seq_add(una, -self.max_snd_wnd)) and self.max_snd_wnd:
-            self._send_ack(now)  # RFC 5961 §5.2: too old to be trusted
+        if self.max_snd_wnd and 0 < ((una - self.max_snd_wnd - ack) & MASK) < HALF:
+            self._send_ack(now)  # RFC 5961 §5.2: too old to be trusted (ack before una - max_snd_wnd)
             return False
-        acked = seq_sub(ack, una) if seq_gt(ack, una) else 0
+        acked = (ack - una) & MASK  # seq_sub(ack, una) if seq_gt(ack, una)
+        if acked >= HALF:
+            acked = 0
         seq = seg.seq
         # window update (RFC 9293 §3.10.7.4, SND.WL1/WL2)
         new_window = seg.window << self.snd_wscale
         window_changed = False
-        if seq_lt(self.snd_wl1, seq) or (self.snd_wl1 == seq and seq_le(self.snd_wl2, ack)):
+        wl1 = self.snd_wl1
+        if 0 < ((seq - wl1) & MASK) < HALF or (wl1 == seq and ((ack - self.snd_wl2) & MASK) < HALF):
             window_changed = new_window != self.snd_wnd
             self.snd_wnd = new_window
             self.snd_wl1, self.snd_wl2 = seq, ack
             self.max_snd_wnd = max(self.max_snd_wnd, new_window)
             if new_window:
                 self._persist_backoff = 0
-        sacked_new = self._sack_arrival(seg) if self.sack_ok and seg.options else 0
+        sacked_new = 0
+        if self.sack_ok and self.rtx:
+            for option in seg.options:
+                if type(option) is TCPOptionSACK:
+                    sacked_new = self._sack_arrival(option.blocks)
+                    break
         outstanding = self._max > self._una
         if acked:
             self._new_ack(acked, now, tsecr)
@@ -1059,15 +1078,9 @@ class TCPConnection:
             self._retransmit_lost(now, force=True)
             self._push(now)
 
-    def _sack_arrival(self, seg: TCPSegment) -> int:
-        """Mark segments the SACK blocks cover (RFC 2018 §5); returns how many bytes were new."""
-        blocks: tuple[tuple[int, int], ...] = ()
-        for option in seg.options:
-            if type(option) is TCPOptionSACK:
-                blocks = option.blocks
-                break
-        if not blocks or not self.rtx:
-            return 0
+    def _sack_arrival(self, blocks: tuple[tuple[int, int], ...]) -> int:
+        """Mark segments the SACK blocks (of a SACK option) cover (RFC 2018 §5); returns how
+        many bytes were new."""
         una32 = self.snd_una
         span = self._max - self._una
         new = 0

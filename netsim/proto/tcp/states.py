@@ -23,6 +23,10 @@ class TCPState(enum.Enum):
     LAST_ACK = "LAST-ACK"
     TIME_WAIT = "TIME-WAIT"
 
+    # Members are singletons compared by identity: hash them by identity too (a C slot) rather
+    # than by Enum's Python-level hash of the name, which state-set tests paid on every segment.
+    __hash__ = object.__hash__
+
     @property
     def ss_name(self) -> str:
         """The name ``ss`` prints (``ESTAB``, ``SYN-RECV``, ``TIME-WAIT`` ...)."""

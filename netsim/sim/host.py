@@ -28,7 +28,7 @@ from netsim.sim.node import Node
 from netsim.sim.sockets import ICMPErrorReport, ICMPSocket, Socket, UDPSocket, error, socket_name
 from netsim.wire._fields import fast_ipv4
 from netsim.wire.arp import ARPPacket
-from netsim.wire.fastpath import decode_ipv4_tcp_packet
+from netsim.wire.fastpath import decode_ipv4_tcp_packet, encode_tcp_datagram
 from netsim.wire.icmpv4 import (
     ICMPv4DestUnreachable,
     ICMPv4Echo,
@@ -39,6 +39,7 @@ from netsim.wire.icmpv4 import (
 from netsim.wire.ipv4 import IPv4Packet, _make_packet
 from netsim.wire.mac import MACAddress
 from netsim.wire.tcp import TCPSegment
+from netsim.wire.tcp_options import options_to_bytes
 from netsim.wire.udp import UDPDatagram
 
 if TYPE_CHECKING:
@@ -578,7 +579,13 @@ class Host(Node):
         if route.kind == "blackhole":
             return errno.EINVAL  # what Linux's sendmsg says for a blackhole route
         out = self.interfaces[route.interface]
-        size = 20 + _encoded_length(payload)
+        tcp_options = None
+        if type(payload) is TCPSegment and protocol == 6 and payload.checksum is None:
+            # the common case, encoded below in one pass (the options once, not twice)
+            tcp_options = options_to_bytes(payload.options) if payload.options else b""
+            size = 40 + len(tcp_options) + len(payload.payload)
+        else:
+            size = 20 + _encoded_length(payload)
         mtu = out.mtu if probe else self.path_mtu(dst, out)
         if df is None:
             entry = None if probe else self.pmtu.entry(dst, self.network.now)
@@ -588,6 +595,11 @@ class Host(Node):
             return errno.EMSGSIZE
         if ttl is not None and not 1 <= ttl <= 255:
             raise ValueError(f"ttl must be 1..255, got {ttl}")
+        if tcp_options is not None and size <= 0xFFFF:
+            data = encode_tcp_datagram(src._ip, dst._ip, self.ttl if ttl is None else ttl, self._next_id(),
+                                       2 if df else 0, payload, tcp_options)
+            self._output_datagram(data, bool(df), dst, route, out, mtu)
+            return 0
         # the trusted constructor: addresses are ours or parsed, the rest in range by construction
         packet = _make_packet(src, dst, protocol, payload, self.ttl if ttl is None else ttl, self._next_id(),
                               2 if df else 0, 0, 0, 0, b"", None)
@@ -603,11 +615,15 @@ class Host(Node):
         return self.ip_id
 
     def _output(self, packet: IPv4Packet, route: Route, out: Interface, mtu: int | None = None) -> None:
-        data = packet.to_bytes()
+        self._output_datagram(packet.to_bytes(), packet.dont_fragment, packet.dst, route, out, mtu)
+
+    def _output_datagram(self, data: bytes, dont_fragment: bool, dst: IPv4Address, route: Route, out: Interface,
+                         mtu: int | None = None) -> None:
+        """Send an encoded datagram to ``dst`` on ``route``: fragmented to ``mtu`` if it allows."""
         if mtu is None:
             mtu = out.mtu
         if len(data) > mtu:
-            if packet.dont_fragment:
+            if dont_fragment:
                 out.drop("fragmentation-needed", len(data))
                 return
             try:
@@ -617,8 +633,9 @@ class Host(Node):
                 return
             pieces = [piece.to_bytes() for piece in fragments]
         else:
-            pieces = [data]
-        next_hop = route.gateway or packet.dst
+            self._send_to_neighbor(out, route.gateway or dst, data)  # type: ignore[arg-type]
+            return
+        next_hop = route.gateway or dst
         for piece in pieces:
             self._send_to_neighbor(out, next_hop, piece)  # type: ignore[arg-type]
 
@@ -626,25 +643,28 @@ class Host(Node):
         if out.name == "lo":
             self._transmit_ip(out, _ZERO_MAC, data)
             return
-        if next_hop == BROADCAST or next_hop in out.broadcasts:
+        address = next_hop._ip  # type: ignore[attr-defined]  # the int: cheaper than IPv4Address's Python methods
+        if address == 0xFFFFFFFF or next_hop in out.broadcasts:
             self._transmit_ip(out, _BROADCAST_MAC, data)
             return
-        if next_hop.is_multicast:
+        if address >> 28 == 14:  # 224.0.0.0/4: a multicast group
             self._transmit_ip(out, _multicast_mac(next_hop), data)  # no ARP for groups (RFC 1112 §6.4)
             return
         now = self.network.now
         cache = self.neighbors[out.name]
         result = cache.resolve(next_hop, data, now)
         if result.mac is not None:
-            self._transmit_ip(out, result.mac.packed, data)
-        elif result.dropped is not None:
+            # (a known neighbour changes no resolution in progress: no timer to arm)
+            out.transmit(b"".join((result.mac.packed, out.mac.packed, _ETHERTYPE_IPV4, data)))
+            return
+        if result.dropped is not None:
             out.drop("arp-queue-full", len(result.dropped))
         if result.request:
             self._arp_request(out, next_hop)
         self._arm(cache.next_deadline())
 
     def _transmit_ip(self, out: Interface, mac: bytes, data: bytes) -> None:
-        out.transmit(mac + out.mac.packed + _ETHERTYPE_IPV4 + data)
+        out.transmit(b"".join((mac, out.mac.packed, _ETHERTYPE_IPV4, data)))
 
     def _arp_request(self, out: Interface, target: IPv4Address) -> None:
         source = next((a.ip for a in out.ipv4 if target in a.network), out.ipv4[0].ip if out.ipv4 else ANY)

@@ -28,6 +28,7 @@ if TYPE_CHECKING:
 
 _DECODE = struct.Struct("!12xHBBHHHBBH8xHHIIHHHH")
 _ENCODE = struct.Struct("!6s6sHBBHHHBBHIIHHIIHHHH")
+_DATAGRAM = struct.Struct("!BBHHHBBHIIHHIIHHHH")  # _ENCODE without the Ethernet header
 
 
 def decode_ipv4_tcp(data: bytes, make_frame: object) -> EthernetFrame | None:
@@ -88,26 +89,41 @@ def encode_ipv4_tcp(frame: EthernetFrame) -> bytes | None:
     if type(segment) is not TCPSegment or packet.options or packet.checksum is not None or segment.checksum is not None:
         return None
     options = options_to_bytes(segment.options) if segment.options else b""
+    if 40 + len(options) + len(segment.payload) > 0xFFFF:
+        return None
+    # ``_ip`` is the int ``ipaddress`` keeps; ``int()`` goes through a Python-level __int__
+    fields = _ipv4_tcp_fields(packet.src._ip, packet.dst._ip, (packet.dscp << 2) | packet.ecn,  # type: ignore[attr-defined]
+                              packet.ttl, packet.identification, (packet.flags << 13) | packet.fragment_offset,
+                              segment, options)
+    return b"".join((_ENCODE.pack(frame.dst.packed, frame.src.packed, 0x0800, *fields), options, segment.payload))
+
+
+def encode_tcp_datagram(src: int, dst: int, ttl: int, identification: int, flags: int, segment: TCPSegment,
+                        options: bytes) -> bytes:
+    """An IPv4 datagram (no options, DSCP and ECN 0, not a fragment) carrying ``segment``, both
+    checksums computed: what a host sends for every TCP segment it originates.  ``src``/``dst``
+    are the addresses as ints, ``options`` the segment's encoded options; the segment's checksum
+    must be None and the datagram at most 65535 bytes (the caller checks both)."""
+    fields = _ipv4_tcp_fields(src, dst, 0, ttl, identification, flags << 13, segment, options)
+    return b"".join((_DATAGRAM.pack(*fields), options, segment.payload))
+
+
+def _ipv4_tcp_fields(src: int, dst: int, tos: int, ttl: int, identification: int, fragment: int,
+                     segment: TCPSegment, options: bytes) -> tuple[int, ...]:
+    """The IPv4 and TCP header fields, checksums included, in ``_DATAGRAM`` order."""
     payload = segment.payload
     tcp_header = 20 + len(options)
     length = tcp_header + len(payload)
     total = 20 + length
-    if total > 0xFFFF:
-        return None
-    # ``_ip`` is the int ``ipaddress`` keeps; ``int()`` goes through a Python-level __int__
-    src, dst = packet.src._ip, packet.dst._ip  # type: ignore[attr-defined]
-    tos = (packet.dscp << 2) | packet.ecn
-    fragment = (packet.flags << 13) | packet.fragment_offset
-    ttl = packet.ttl
-    identification = packet.identification
     addresses = src % 0xFFFF + dst % 0xFFFF
     ip_sum = (0x4500 | tos) + total + identification + fragment + ((ttl << 8) | 6) + addresses
     ip_checksum = ~((ip_sum % 0xFFFF) or 0xFFFF) & 0xFFFF
     seq, ack = segment.seq, segment.ack
     offset_flags = (tcp_header << 10) | (segment.reserved << 9) | segment.flags
+    src_port, dst_port, window, urgent = segment.src_port, segment.dst_port, segment.window, segment.urgent
     tcp_sum = (
-        segment.src_port + segment.dst_port + (seq >> 16) + (seq & 0xFFFF) + (ack >> 16) + (ack & 0xFFFF)
-        + offset_flags + segment.window + segment.urgent + (int.from_bytes(options, "big") if options else 0)
+        src_port + dst_port + (seq >> 16) + (seq & 0xFFFF) + (ack >> 16) + (ack & 0xFFFF)
+        + offset_flags + window + urgent + (int.from_bytes(options, "big") if options else 0)
         + addresses + 6 + length
     )
     size = len(payload)
@@ -119,9 +135,5 @@ def encode_ipv4_tcp(frame: EthernetFrame) -> bytes | None:
                    + int.from_bytes(payload[3 * quarter :], "little")) % 0xFFFF
         tcp_sum += ((residue & 0xFF) << 8) | (residue >> 8)
     tcp_checksum = ~((tcp_sum % 0xFFFF) or 0xFFFF) & 0xFFFF
-    header = _ENCODE.pack(
-        frame.dst.packed, frame.src.packed, 0x0800, 0x45, tos, total, identification, fragment, ttl, 6, ip_checksum,
-        src, dst, segment.src_port, segment.dst_port, seq, ack, offset_flags, segment.window, tcp_checksum,
-        segment.urgent,
-    )
-    return b"".join((header, options, payload))
+    return (0x45, tos, total, identification, fragment, ttl, 6, ip_checksum, src, dst, src_port, dst_port, seq, ack,
+            offset_flags, window, tcp_checksum, urgent)

@@ -72,7 +72,7 @@ class _LoopbackChannel:
         self.iface = iface
         self._timeout = iface.node.network.env.timeout
 
-    def send(self, data: bytes) -> None:
+    def send(self, data: bytes, _decoded: object = None) -> None:
         event = self._timeout(0, data)
         event.callbacks.append(lambda ev: self.iface.receive(ev.value))
 
@@ -82,6 +82,7 @@ class Host(Node):
 
     kind = "host"
     forwarding = False
+    takes_decoded = True  # on_frame takes the sender's decoded packet beside the bytes (Interface.transmit)
 
     def __init__(
         self,
@@ -315,7 +316,7 @@ class Host(Node):
 
     # --- receive path -------------------------------------------------------------------------
 
-    def on_frame(self, iface: Interface, data: bytes) -> None:
+    def on_frame(self, iface: Interface, data: bytes, decoded: IPv4Packet | None = None) -> None:
         if len(data) < 14:
             iface.drop("ethernet-truncated", len(data))
             return
@@ -328,8 +329,9 @@ class Host(Node):
         ethertype = data[12:14]
         if ethertype == _ETHERTYPE_IPV4:
             if not self.forwarding and len(data) > 54 and data[23] == 6 and data[30:34] in self.local_packed:
-                # a TCP segment for us: Ethernet, IPv4 and TCP decoded and verified in one pass
-                fast = decode_ipv4_tcp_packet(data)
+                # a TCP segment for us: Ethernet, IPv4 and TCP decoded and verified in one pass, or
+                # decoded already by the host that sent these very bytes
+                fast = decoded if decoded is not None else decode_ipv4_tcp_packet(data)
                 if fast is not None:
                     self.ip_input(fast, iface, dst == _BROADCAST_MAC)
                     return
@@ -596,9 +598,12 @@ class Host(Node):
         if ttl is not None and not 1 <= ttl <= 255:
             raise ValueError(f"ttl must be 1..255, got {ttl}")
         if tcp_options is not None and size <= 0xFFFF:
-            data = encode_tcp_datagram(src._ip, dst._ip, self.ttl if ttl is None else ttl, self._next_id(),
-                                       2 if df else 0, payload, tcp_options)
-            self._output_datagram(data, bool(df), dst, route, out, mtu)
+            ttl = self.ttl if ttl is None else ttl
+            ident = self._next_id()
+            data = encode_tcp_datagram(src._ip, dst._ip, ttl, ident, 2 if df else 0, payload, tcp_options)
+            # what decoding ``data`` gives, for the receiving host (decode_ipv4_tcp_packet's value)
+            decoded = _make_packet(src, dst, 6, payload, ttl, ident, 2 if df else 0, 0, 0, 0, b"", None)
+            self._output_datagram(data, bool(df), dst, route, out, mtu, decoded)
             return 0
         # the trusted constructor: addresses are ours or parsed, the rest in range by construction
         packet = _make_packet(src, dst, protocol, payload, self.ttl if ttl is None else ttl, self._next_id(),
@@ -618,8 +623,9 @@ class Host(Node):
         self._output_datagram(packet.to_bytes(), packet.dont_fragment, packet.dst, route, out, mtu)
 
     def _output_datagram(self, data: bytes, dont_fragment: bool, dst: IPv4Address, route: Route, out: Interface,
-                         mtu: int | None = None) -> None:
-        """Send an encoded datagram to ``dst`` on ``route``: fragmented to ``mtu`` if it allows."""
+                         mtu: int | None = None, decoded: IPv4Packet | None = None) -> None:
+        """Send an encoded datagram to ``dst`` on ``route``: fragmented to ``mtu`` if it allows;
+        ``decoded``, if given, is ``data`` decoded (see Interface.transmit)."""
         if mtu is None:
             mtu = out.mtu
         if len(data) > mtu:
@@ -633,13 +639,14 @@ class Host(Node):
                 return
             pieces = [piece.to_bytes() for piece in fragments]
         else:
-            self._send_to_neighbor(out, route.gateway or dst, data)  # type: ignore[arg-type]
+            self._send_to_neighbor(out, route.gateway or dst, data, decoded)  # type: ignore[arg-type]
             return
         next_hop = route.gateway or dst
         for piece in pieces:
             self._send_to_neighbor(out, next_hop, piece)  # type: ignore[arg-type]
 
-    def _send_to_neighbor(self, out: Interface, next_hop: IPv4Address, data: bytes) -> None:
+    def _send_to_neighbor(self, out: Interface, next_hop: IPv4Address, data: bytes,
+                          decoded: IPv4Packet | None = None) -> None:
         if out.name == "lo":
             self._transmit_ip(out, _ZERO_MAC, data)
             return
@@ -655,7 +662,7 @@ class Host(Node):
         result = cache.resolve(next_hop, data, now)
         if result.mac is not None:
             # (a known neighbour changes no resolution in progress: no timer to arm)
-            out.transmit(b"".join((result.mac.packed, out.mac.packed, _ETHERTYPE_IPV4, data)))
+            out.transmit(b"".join((result.mac.packed, out.mac.packed, _ETHERTYPE_IPV4, data)), decoded)
             return
         if result.dropped is not None:
             out.drop("arp-queue-full", len(result.dropped))

@@ -54,6 +54,8 @@ class Interface:
         self.access_vlan = 1
         self.trunk_vlans: frozenset[int] | None = None  # None: all VLANs
         self.native_vlan: int | None = None
+        #: whether the node takes a decoded packet beside a frame's bytes (hosts do; see receive)
+        self.takes_decoded = bool(getattr(node, "takes_decoded", False))
 
     def __repr__(self) -> str:
         return f"<Interface {self.full_name} {self.mac}>"
@@ -62,7 +64,9 @@ class Interface:
     def ipv4(self) -> list[IPv4Interface]:
         return [a for a in self.addresses if isinstance(a, IPv4Interface)]
 
-    def transmit(self, data: bytes) -> None:
+    def transmit(self, data: bytes, decoded: object = None) -> None:
+        """Send a frame; ``decoded`` is what decoding its IP datagram gives, for a host at the other
+        end to use instead of decoding ``data`` again (ignored unless the same bytes arrive)."""
         node = self.node
         now = node.network.now
         if not self.up:
@@ -77,9 +81,9 @@ class Interface:
         node.network.trace.frame(now, "tx", self.full_name, data)
         for tap in self.taps:
             tap(now, "tx", data)
-        self.channel.send(data)
+        self.channel.send(data, decoded)
 
-    def receive(self, data: bytes) -> None:
+    def receive(self, data: bytes, decoded: object = None) -> None:
         node = self.node
         if not self.up:
             self.drop("admin-down", len(data))
@@ -91,7 +95,10 @@ class Interface:
         node.network.trace.frame(now, "rx", self.full_name, data)
         for tap in self.taps:
             tap(now, "rx", data)
-        node.on_frame(self, data)
+        if decoded is not None and self.takes_decoded:
+            node.on_frame(self, data, decoded)  # type: ignore[call-arg]
+        else:
+            node.on_frame(self, data)
 
     def drop(self, reason: str, length: int = 0) -> None:
         """Count and trace a dropped frame or packet; nothing is ever dropped silently."""

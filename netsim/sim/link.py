@@ -79,6 +79,7 @@ class Channel:
         self.name = f"{src.full_name}->{dst.full_name}"
         self.rng = link.network.stream(f"link/{self.name}")
         self.queue: deque[bytes] = deque()
+        self._decoded: deque[object] = deque()  # beside each queued frame: its decoded packet or None
         self.queued_bytes = 0
         self.busy = False
         self.counters = LinkCounters()
@@ -87,7 +88,7 @@ class Channel:
         env = link.network.env
         self._timeout = env.timeout
 
-    def send(self, data: bytes) -> None:
+    def send(self, data: bytes, decoded: object = None) -> None:
         link = self.link
         if not link.up:
             self.counters.down_drops += 1
@@ -100,6 +101,7 @@ class Channel:
             self.src.drop("queue-full", len(data))
             return
         self.queue.append(data)
+        self._decoded.append(decoded)
         self.queued_bytes += len(data)
         if not self.busy:
             self._start()
@@ -116,22 +118,23 @@ class Channel:
         if event is not self._transmitting:
             return  # the link went down during the transmission; flush() already counted the frame
         data = self.queue.popleft()
+        decoded = self._decoded.popleft()
         self.queued_bytes -= len(data)
         self.counters.sent += 1
         link = self.link
         generation = link.generation
         impairments = link.impairments
         if impairments.any:
-            self._impaired(data, generation)
+            self._impaired(data, generation, decoded)
         else:
             arrival = self._timeout(link.delay, data)
-            arrival.callbacks.append(partial(self._arrival, generation))
+            arrival.callbacks.append(partial(self._arrival, generation, decoded))
         if self.queue:
             self._start()
         else:
             self.busy = False
 
-    def _impaired(self, data: bytes, generation: int) -> None:
+    def _impaired(self, data: bytes, generation: int, decoded: object) -> None:
         impairments = self.link.impairments
         rng = self.rng
         counters = self.counters
@@ -154,6 +157,7 @@ class Channel:
             bit = rng.randrange(len(data) * 8)
             data = data[: bit // 8] + bytes([data[bit // 8] ^ (0x80 >> (bit % 8))]) + data[bit // 8 + 1 :]
             counters.corrupted += 1
+            decoded = None  # the bytes changed: the receiver must decode (and reject) them
             self._trace_impairment("corrupted", data, bit=bit)
         copies = 1
         if impairments.duplicate and rng.random() < impairments.duplicate:
@@ -167,23 +171,23 @@ class Channel:
                 counters.reordered += 1
                 self._trace_impairment("reordered", data)
             arrival = self._timeout(delay, data)
-            arrival.callbacks.append(partial(self._arrival, generation))
+            arrival.callbacks.append(partial(self._arrival, generation, decoded))
 
     def _trace_impairment(self, what: str, data: bytes, **fields: Any) -> None:
         network = self.link.network
         network.trace.event(network.now, "impairment", self.name, what=what, len=len(data), **fields)
 
-    def _arrival(self, generation: int, event: Any) -> None:
-        self._arrive(event.value, generation)
+    def _arrival(self, generation: int, decoded: object, event: Any) -> None:
+        self._arrive(event.value, generation, decoded)
 
-    def _arrive(self, data: bytes, generation: int) -> None:
+    def _arrive(self, data: bytes, generation: int, decoded: object = None) -> None:
         if generation != self.link.generation:
             # the link went down while the frame was on the wire
             self.counters.down_drops += 1
             self.dst.drop("link-down", len(data))
             return
         self.counters.delivered += 1
-        self.dst.receive(data)
+        self.dst.receive(data, decoded)
 
     def flush(self) -> None:
         """The link went down: the frame on the line and every queued one are lost."""
@@ -191,6 +195,7 @@ class Channel:
             data = self.queue.popleft()
             self.counters.down_drops += 1
             self.src.drop("link-down", len(data))
+        self._decoded.clear()
         self.queued_bytes = 0
         self.busy = False
         self._transmitting = None

@@ -59,9 +59,9 @@ class HopTimer:
         inner: Callable[..., None] = node.on_frame
         clock = time.perf_counter
 
-        def timed(iface: Any, data: bytes) -> None:
+        def timed(iface: Any, data: bytes, *rest: Any) -> None:
             start = clock()
-            inner(iface, data)
+            inner(iface, data, *rest)
             self.seconds += clock() - start
             self.frames += 1
 

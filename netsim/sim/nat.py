@@ -19,12 +19,13 @@ corrupted segment stays exactly as wrong as it was; fragments are reassembled fi
 
 from __future__ import annotations
 
+import struct
 from ipaddress import IPv4Address, IPv4Network
 from typing import TYPE_CHECKING, Any
 
 from netsim.proto.nat.behaviour import NatBehaviour
 from netsim.proto.nat.flow import ICMP, TCP, UDP, Direction, Drop, FlowTuple, PortForward, make_flow
-from netsim.proto.nat.table import NatTable
+from netsim.proto.nat.table import NatEntry, NatTable
 from netsim.proto.routing import Route
 from netsim.sim.host import Router
 from netsim.wire.checksum import checksum_update_bytes, internet_checksum
@@ -41,46 +42,107 @@ _PORTS_AT = {TCP: 16, UDP: 6}  # the L4 checksum's offset
 def _flow_of(packet: IPv4Packet, payload: bytes) -> FlowTuple | None:
     """The NAT's 5-tuple of a datagram (None: nothing a NAT can translate)."""
     protocol = packet.protocol
-    if protocol in (TCP, UDP):
-        if len(payload) < (20 if protocol == TCP else 8):
+    if protocol in (UDP, TCP):
+        if len(payload) < (8 if protocol == UDP else 20):
             return None
-        return make_flow(protocol, packet.src, (payload[0] << 8) | payload[1], packet.dst,
-                         (payload[2] << 8) | payload[3])
+        # make_flow, inlined: the router builds one per packet
+        return _new_tuple(FlowTuple, (protocol, packet.src, (payload[0] << 8) | payload[1], packet.dst,
+                                      (payload[2] << 8) | payload[3]))
     if protocol == ICMP and len(payload) >= 8 and payload[0] in (0, 8):
         identifier = (payload[4] << 8) | payload[5]
         return make_flow(ICMP, packet.src, identifier, packet.dst, identifier)
     return None
 
 
+_new_tuple = tuple.__new__
+
+
 def _tcp_flags(packet: IPv4Packet, payload: bytes) -> int:
     return ((payload[12] & 1) << 8) | payload[13] if packet.protocol == TCP and len(payload) >= 14 else 0
 
 
-def rewrite(packet: IPv4Packet, payload: bytes, new: FlowTuple) -> IPv4Packet:
+def rewrite(packet: IPv4Packet, payload: bytes, new: FlowTuple, ttl: int | None = None) -> IPv4Packet:
     """``packet`` with its addresses and ports (or echo identifier) made ``new``'s, checksums
-    updated incrementally (RFC 1624 eqn. 3; RFC 3022 §4.2)."""
+    updated incrementally (RFC 1624 eqn. 3; RFC 3022 §4.2), and its TTL ``ttl`` (default: as
+    it was)."""
     protocol = packet.protocol
-    body = bytearray(payload)
     if protocol in (TCP, UDP):
-        offset = _PORTS_AT[protocol]
-        old_fields = packet.src.packed + packet.dst.packed + payload[0:4]
-        new_fields = new.src.packed + new.dst.packed + new.sport.to_bytes(2, "big") + new.dport.to_bytes(2, "big")
-        body[0:4] = new_fields[8:12]
-        if len(body) >= offset + 2:
-            checksum = (body[offset] << 8) | body[offset + 1]
-            if not (protocol == UDP and checksum == 0):  # RFC 768: zero means no checksum
-                checksum = checksum_update_bytes(checksum, old_fields, new_fields)
-                if protocol == UDP and checksum == 0:
-                    checksum = 0xFFFF
-                body[offset:offset + 2] = checksum.to_bytes(2, "big")
-    elif protocol == ICMP:
+        return rewrite_ports(packet, payload, new.src, new.dst, new.sport, new.dport,
+                             packet.ttl if ttl is None else ttl)
+    body = bytearray(payload)
+    if protocol == ICMP:
         old_id = payload[4:6]
         new_id = new.sport.to_bytes(2, "big")
         body[4:6] = new_id
         checksum = checksum_update_bytes((payload[2] << 8) | payload[3], old_id, new_id)
         body[2:4] = checksum.to_bytes(2, "big")
-    return _make_packet(new.src, new.dst, protocol, bytes(body), packet.ttl, packet.identification, packet.flags,
-                        packet.fragment_offset, packet.dscp, packet.ecn, packet.options, None)
+    return _make_packet(new.src, new.dst, protocol, bytes(body), packet.ttl if ttl is None else ttl,
+                        packet.identification, packet.flags, packet.fragment_offset, packet.dscp, packet.ecn,
+                        packet.options, None)
+
+
+def rewrite_ports(packet: IPv4Packet, payload: bytes, src: IPv4Address, dst: IPv4Address, sport: int, dport: int,
+                  ttl: int) -> IPv4Packet:
+    """A TCP or UDP ``packet`` (``payload`` its bytes, at least the ports) with addresses
+    ``src``/``dst``, ports ``sport``/``dport`` and TTL ``ttl``; see :func:`_rewrite_l4`."""
+    return _make_packet(src, dst, packet.protocol, _rewrite_l4(packet, payload, src, dst, sport, dport), ttl,
+                        packet.identification, packet.flags, packet.fragment_offset, packet.dscp, packet.ecn,
+                        packet.options, None)
+
+
+def rewrite_datagram(packet: IPv4Packet, payload: bytes, src: IPv4Address, dst: IPv4Address, sport: int,
+                     dport: int) -> bytes:
+    """The bytes :func:`rewrite_ports` gives with the TTL one less, as a router sends them on
+    (RFC 1812 §5.3.1), encoded here without building the packet: what a NAT does to each
+    packet of a known flow.  The header checksum is computed from the header's words."""
+    body = _rewrite_l4(packet, payload, src, dst, sport, dport)
+    options = packet.options
+    hlen = 20 + len(options)
+    vihl_tos = ((0x40 | (hlen >> 2)) << 8) | (packet.dscp << 2) | packet.ecn
+    total = hlen + len(body)
+    fragment = (packet.flags << 13) | packet.fragment_offset
+    ttl_protocol = ((packet.ttl - 1) << 8) | packet.protocol
+    s, d = src._ip, dst._ip  # type: ignore[attr-defined]
+    # RFC 1071: the words of the header (an address's two words sum to it modulo 0xFFFF); never
+    # all zeros (the version is 4), so a zero remainder is 0xFFFF
+    words = vihl_tos + total + packet.identification + fragment + ttl_protocol + s + d
+    if options:
+        words += int.from_bytes(options, "big")
+    checksum = ~((words % 0xFFFF) or 0xFFFF) & 0xFFFF
+    return b"".join((_HEADER.pack(vihl_tos, total, packet.identification, fragment, ttl_protocol, checksum, s, d),
+                     options, body))
+
+
+_HEADER = struct.Struct("!HHHHHHII")  # an IPv4 header as words: version/IHL/TOS ... addresses
+
+
+def _rewrite_l4(packet: IPv4Packet, payload: bytes, src: IPv4Address, dst: IPv4Address, sport: int,
+                dport: int) -> bytes:
+    """The TCP or UDP bytes with ports ``sport``/``dport``, the checksum updated for them and
+    for the pseudo-header's new addresses ``src``/``dst``.
+
+    RFC 1624 eqn. 3, ``HC' = ~(~HC + ~m + m')``, in the modulo-0xFFFF form of
+    netsim.wire.checksum (a field's words sum to its value modulo 0xFFFF, and ``~m`` is
+    ``-m``): the value :func:`~netsim.wire.checksum.checksum_update_bytes` gives, without
+    building the fields' bytes.  A UDP checksum of zero (none sent, RFC 768) stays zero, and a
+    computed zero is sent as 0xFFFF.  A wrong checksum stays exactly as wrong.
+    """
+    protocol = packet.protocol
+    offset = 16 if protocol == TCP else 6  # the L4 checksum's offset
+    ports = ((sport << 16) | dport).to_bytes(4, "big")
+    if len(payload) < offset + 2:
+        return ports + payload[4:]
+    checksum = (payload[offset] << 8) | payload[offset + 1]
+    if protocol == UDP and checksum == 0:
+        return ports + payload[4:]
+    # ``_ip``: the address as an int, which ipaddress keeps (int() would be a Python call)
+    old = (packet.src._ip + packet.dst._ip  # type: ignore[attr-defined]
+           + ((payload[0] << 8) | payload[1]) + ((payload[2] << 8) | payload[3]))
+    folded = ((~checksum & 0xFFFF) - old + src._ip + dst._ip + sport + dport) % 0xFFFF  # type: ignore[attr-defined]
+    checksum = 0xFFFF - folded if folded else 0
+    if protocol == UDP and checksum == 0:
+        checksum = 0xFFFF
+    return b"".join((ports, payload[4:offset], checksum.to_bytes(2, "big"), payload[offset + 2:]))
 
 
 class NatRouter(Router):
@@ -122,16 +184,18 @@ class NatRouter(Router):
 
     def ip_input(self, packet: IPv4Packet, iface: Interface, link_broadcast: bool = False) -> None:
         nat = self.nat
-        if nat is None or link_broadcast or packet.dst.is_multicast:
+        dst = packet.dst
+        if nat is None or link_broadcast or dst._ip >> 28 == 14:  # type: ignore[attr-defined]  # 224/4: multicast
             super().ip_input(packet, iface, link_broadcast)
             return
-        if iface.name == self.outside and packet.dst in nat._outside_set:
+        name = iface.name
+        if name == self.outside and dst in nat._outside_set:
             self._inbound(packet, iface)
             return
-        if iface.name in self.inside and packet.dst not in self.local:
+        if name in self.inside and dst not in self.local:
             self._outbound(packet, iface)
             return
-        if iface.name in self.inside and packet.dst in nat._outside_set and packet.dst not in (
+        if name in self.inside and dst in nat._outside_set and dst not in (
                 a.ip for a in iface.ipv4):
             self._outbound(packet, iface)  # a hairpin: an inside host to our outside address
             return
@@ -172,14 +236,21 @@ class NatRouter(Router):
             return
         if not self._forwardable(whole, iface):
             return
-        result = nat.outbound(flow, self.network.now, tcp_flags=_tcp_flags(whole, payload))
-        if isinstance(result, Drop):
-            if hairpin and result.reason == "no mapping":
+        found = nat.outbound_entry(flow, self.network.now, tcp_flags=_tcp_flags(whole, payload))
+        if isinstance(found, NatEntry):
+            if flow.protocol != ICMP:  # the common case: the source becomes the entry's outside endpoint
+                reply = found.reply
+                self._send_datagram(whole, rewrite_datagram(whole, payload, reply.dst, flow.dst, reply.dport,
+                                                            flow.dport), flow.dst, iface, route)
+                return
+            found = found.translated
+        if isinstance(found, Drop):
+            if hairpin and found.reason == "no mapping":
                 super().ip_input(whole, iface)  # a service of the router itself
                 return
-            self._count(iface, result.reason, len(payload) + whole.header_len)
+            self._count(iface, found.reason, len(payload) + whole.header_len)
             return
-        translated = rewrite(whole, payload, result) if result != flow else whole
+        translated = rewrite(whole, payload, found, whole.ttl - 1) if found != flow else whole.forwarded()
         # the route looked up above still holds unless a hairpin rewrote the destination
         self._send_translated(whole, translated, iface, None if hairpin else route)
 
@@ -197,15 +268,23 @@ class NatRouter(Router):
         if flow is None or (whole.protocol == ICMP and payload[0] == 8):
             super().ip_input(whole, iface)  # for the router itself (an echo request to its address)
             return
-        result = nat.inbound(flow, self.network.now, tcp_flags=_tcp_flags(whole, payload))
-        if isinstance(result, Drop):
-            if result.reason == "no mapping":
+        found = nat.inbound_entry(flow, self.network.now, tcp_flags=_tcp_flags(whole, payload))
+        if isinstance(found, Drop):
+            if found.reason == "no mapping":
                 super().ip_input(whole, iface)  # the router's own stack answers: RST, port unreachable
             else:
-                self._count(iface, result.reason, len(payload) + whole.header_len)
+                self._count(iface, found.reason, len(payload) + whole.header_len)
             return
-        if self._forwardable(whole, iface):
-            self._send_translated(whole, rewrite(whole, payload, result), iface)
+        if not self._forwardable(whole, iface):
+            return
+        if isinstance(found, NatEntry):
+            original = found.original
+            if flow.protocol != ICMP:  # the destination becomes the entry's inside endpoint
+                self._send_datagram(whole, rewrite_datagram(whole, payload, flow.src, original.src, flow.sport,
+                                                            original.sport), original.src, iface)
+                return
+            found = original.reply()
+        self._send_translated(whole, rewrite(whole, payload, found, whole.ttl - 1), iface)
 
     def _forwardable(self, original: IPv4Packet, iface: Interface) -> bool:
         """RFC 1812 §5.2's checks on the datagram as it arrived (Linux makes them before
@@ -218,21 +297,30 @@ class NatRouter(Router):
 
     def _send_translated(self, original: IPv4Packet, translated: IPv4Packet, iface: Interface,
                          route: Route | None = None) -> None:
-        size = translated.header_len + len(translated.payload_bytes())
+        """Route and send ``translated``, the packet as it leaves (TTL one less, RFC 1812
+        §5.3.1); errors quote ``original``, the packet as it arrived."""
+        self._send_datagram(original, translated.to_bytes(), translated.dst, iface, route)
+
+    def _send_datagram(self, original: IPv4Packet, data: bytes, dst: IPv4Address, iface: Interface,
+                       route: Route | None = None) -> None:
+        """:meth:`_send_translated` for a datagram already encoded (destination ``dst``; DF as
+        ``original``'s, which a NAT keeps)."""
         if route is None:
-            route = self.routes.lookup(translated.dst)
+            route = self.routes.lookup(dst)
         if route is None or route.kind == "blackhole":
-            iface.drop("no-route" if route is None else "blackhole", size)
+            iface.drop("no-route" if route is None else "blackhole", len(data))
             if route is None:
                 self.icmp_error(original, ICMPv4DestUnreachable(0))
             return
         out = self.interfaces[route.interface]
-        if size > out.mtu and translated.dont_fragment:
-            iface.drop("fragmentation-needed", size)
+        dont_fragment = original.flags & 2
+        if len(data) > out.mtu and dont_fragment:
+            iface.drop("fragmentation-needed", len(data))
             self.icmp_error(original, ICMPv4DestUnreachable(4, next_hop_mtu=out.mtu))
             return
-        self.counters["forwarded"] = self.counters.get("forwarded", 0) + 1
-        self._output(translated.forwarded(), route, out)
+        counters = self.counters
+        counters["forwarded"] = counters.get("forwarded", 0) + 1
+        self._output_datagram(data, bool(dont_fragment), dst, route, out)
 
     def _icmp_error(self, packet: IPv4Packet, payload: bytes, iface: Interface, direction: Direction) -> None:
         """RFC 5508 §4.2: translate the quoted datagram and the error's own address."""
@@ -292,7 +380,7 @@ class NatRouter(Router):
         else:
             # an inside host's error about a packet it received: from our outside address
             src, dst = mapped.dst, packet.dst
-        translated = _make_packet(src, dst, ICMP, bytes(body), packet.ttl, packet.identification, packet.flags, 0,
+        translated = _make_packet(src, dst, ICMP, bytes(body), packet.ttl - 1, packet.identification, packet.flags, 0,
                                   packet.dscp, packet.ecn, packet.options, None)
         if self._forwardable(packet, iface):
             self._send_translated(packet, translated, iface)

@@ -95,9 +95,20 @@ def flag_class(flags: int) -> str:
     return _FLAG_CLASSES[flags & 0x1FF]
 
 
+#: state value -> per direction, the next state for each of the 512 flag values: the per-packet
+#: form of TCP_CONNTRACKS (an Enum hashes in Python; its ``_value_`` string hashes in C)
+_NEXT_BY_FLAGS: dict[str, tuple[tuple[Next, ...], tuple[Next, ...]]] = {
+    state._value_: tuple(  # type: ignore[misc]
+        tuple(TCP_CONNTRACKS[direction, _FLAG_CLASSES[flags], state] for flags in range(1 << 9))
+        for direction in CtDir
+    )
+    for state in TcpCtState
+}
+
+
 def tcp_next(state: TcpCtState, direction: CtDir, flags: int) -> Next:
     """The state after a segment with ``flags`` going ``direction``, or IGNORE / INVALID."""
-    return TCP_CONNTRACKS[direction, flag_class(flags), state]
+    return _NEXT_BY_FLAGS[state._value_][direction][flags & 0x1FF]
 
 
 def can_open(flags: int) -> bool:

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import enum
 from ipaddress import IPv4Address, IPv4Network
-from typing import Any
+from typing import Any, NamedTuple
 
 import attrs
 
-from netsim.wire._fields import fast_ipv4, trusted_constructor
+from netsim.wire._fields import fast_ipv4
 
 ICMP = 1
 TCP = 6
@@ -17,12 +17,13 @@ PROTOCOL_NAMES = {ICMP: "icmp", TCP: "tcp", UDP: "udp"}
 PROTOCOL_NUMBERS = {name: number for number, name in PROTOCOL_NAMES.items()}
 
 
-@attrs.frozen
-class FlowTuple:
+class FlowTuple(NamedTuple):
     """A packet's 5-tuple.  For ICMP echo request/reply, ``sport`` and ``dport`` are both the
     echo identifier (RFC 5508 §3.1 treats it as the query's port).
 
-    Not validated here: it is built per packet from fields the wire layer has decoded.
+    A named tuple, not an attrs class: the NAT builds and hashes one or two per packet, and a
+    tuple hashes and compares in C.  Not validated here: it is built per packet from fields
+    the wire layer has decoded.
     """
 
     protocol: int
@@ -33,7 +34,7 @@ class FlowTuple:
 
     def reply(self) -> FlowTuple:
         """The tuple of a packet going the other way."""
-        return make_flow(self.protocol, self.dst, self.dport, self.src, self.sport)
+        return _new_tuple(FlowTuple, (self[0], self[3], self[4], self[1], self[2]))
 
     def sort_key(self) -> tuple[int, int, int, int, int]:
         """An order that does not depend on hashing: protocol, then addresses and ports as ints."""
@@ -43,10 +44,17 @@ class FlowTuple:
         name = PROTOCOL_NAMES.get(self.protocol, str(self.protocol))
         return f"{name} {self.src}:{self.sport} -> {self.dst}:{self.dport}"
 
+    def __repr__(self) -> str:
+        return (f"FlowTuple(protocol={self.protocol!r}, src={self.src!r}, sport={self.sport!r}, "
+                f"dst={self.dst!r}, dport={self.dport!r})")
 
-#: FlowTuple(protocol, src, sport, dst, dport) without attrs' frozen-init cost, for values that
-#: are already right (the NAT builds one or two per packet)
-make_flow = trusted_constructor(FlowTuple)
+
+_new_tuple = tuple.__new__
+
+
+def make_flow(protocol: int, src: IPv4Address, sport: int, dst: IPv4Address, dport: int) -> FlowTuple:
+    """FlowTuple(protocol, src, sport, dst, dport) for values that are already right."""
+    return _new_tuple(FlowTuple, (protocol, src, sport, dst, dport))
 
 
 def flow(protocol: str | int, src: str | IPv4Address, sport: int, dst: str | IPv4Address, dport: int) -> FlowTuple:

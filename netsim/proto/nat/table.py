@@ -30,7 +30,18 @@ import attrs
 
 from netsim.proto.nat.behaviour import Filtering, Mapping, NatBehaviour, Pooling, PortAssignment
 from netsim.proto.nat.conntrack import IGNORE, CtDir, TcpCtState, can_open, tcp_next, tcp_timeouts
-from netsim.proto.nat.flow import ICMP, PROTOCOL_NAMES, TCP, UDP, Direction, Drop, FlowTuple, PortForward, networks
+from netsim.proto.nat.flow import (
+    ICMP,
+    PROTOCOL_NAMES,
+    TCP,
+    UDP,
+    Direction,
+    Drop,
+    FlowTuple,
+    PortForward,
+    make_flow,
+    networks,
+)
 from netsim.proto.ports import RandomSource
 from netsim.units import S
 from netsim.wire._fields import fast_ipv4
@@ -183,7 +194,8 @@ class NatTable:
         self.forwards: tuple[PortForward, ...] = tuple(forwards)
         self.exempt: tuple[IPv4Network, ...] = networks(exempt)
         self._outside_set = frozenset(self.outside_addrs)
-        self._tcp_timeouts = tcp_timeouts(self.behaviour.timeouts)
+        #: keyed by the state's value: an Enum hashes in Python, its value string in C
+        self._tcp_timeouts = {state._value_: t for state, t in tcp_timeouts(self.behaviour.timeouts).items()}
         self._overloading = self.behaviour.port_overloading
         #: drops by reason since the table was made (a flush keeps them)
         self.drops: dict[str, int] = {}
@@ -252,6 +264,14 @@ class NatTable:
         outside addresses is hairpinned (RFC 4787 REQ-9, RFC 5382 REQ-8): source and destination
         are both translated, the source to our outside endpoint (REQ-9a).
         """
+        found = self.outbound_entry(flow, now, tcp_flags=tcp_flags)
+        return found.translated if type(found) is NatEntry else found  # type: ignore[return-value]
+
+    def outbound_entry(self, flow: FlowTuple, now: int, *, tcp_flags: int = 0) -> NatEntry | FlowTuple | Drop:
+        """:meth:`outbound`, answering with the flow's entry itself when the packet belongs to
+        one (its ``translated`` tuple is the answer), so a caller can rewrite from the entry's
+        fields without a tuple built per packet.  A FlowTuple answer (an exempt flow, a
+        hairpin) is the translated tuple; a Drop is a refusal."""
         self._advance(now)
         if self.exempt and (self._is_exempt(flow.src) or self._is_exempt(flow.dst)):
             return flow
@@ -259,16 +279,19 @@ class NatTable:
             return self._hairpin(flow, now, tcp_flags)
         entry = self._by_orig.get(flow)
         if entry is None:
-            created = self._new_outbound(flow, now, tcp_flags)
-            if isinstance(created, Drop):
-                return created
-            return created.reply.reply()
+            return self._new_outbound(flow, now, tcp_flags)
         self._packet(entry, Direction.OUTBOUND, tcp_flags, now)
-        return entry.reply.reply()
+        return entry
 
     def inbound(self, flow: FlowTuple, now: int, *, tcp_flags: int = 0) -> FlowTuple | Drop:
         """A packet arriving at an outside address: its tuple with the destination made the
         inside endpoint, or a Drop when no entry, port forward or filtering rule lets it in."""
+        found = self.inbound_entry(flow, now, tcp_flags=tcp_flags)
+        return found.original.reply() if type(found) is NatEntry else found  # type: ignore[return-value]
+
+    def inbound_entry(self, flow: FlowTuple, now: int, *, tcp_flags: int = 0) -> NatEntry | FlowTuple | Drop:
+        """:meth:`inbound`, answering with the entry (``original.reply()`` is the translated
+        tuple), an untranslated FlowTuple (an exempt source) or a Drop."""
         self._advance(now)
         if self.exempt and self._is_exempt(flow.src):
             return flow
@@ -276,13 +299,9 @@ class NatTable:
         if entry is None:
             if flow.dst not in self._outside_set:
                 return self._drop("no mapping")
-            created = self._new_inbound(flow, now, tcp_flags)
-            if isinstance(created, Drop):
-                return created
-            entry = created
-        else:
-            self._packet(entry, Direction.INBOUND, tcp_flags, now)
-        return entry.original.reply()
+            return self._new_inbound(flow, now, tcp_flags)
+        self._packet(entry, Direction.INBOUND, tcp_flags, now)
+        return entry
 
     def _hairpin(self, flow: FlowTuple, now: int, tcp_flags: int) -> FlowTuple | Drop:
         if not self.behaviour.hairpinning:
@@ -326,18 +345,18 @@ class NatTable:
             return self._drop("invalid")
         if len(self._by_orig) >= self.behaviour.max_entries:
             return self._drop("table full")
-        key = self._mapping_key(flow)
+        key = () if self._overloading else self._mapping_key(flow)  # overloading keeps no mapping index
         binding = None if self._overloading else self._mappings.get(key)
         if binding is None:
             made = self._new_binding(flow, key)
             if made is None:
                 return self._drop("ports exhausted")
             binding = made
+        # unique: _allocate checked it (overloading), or the outside endpoint is this binding's own
         reply = _reply_tuple(flow, binding.outside_addr, binding.outside_port)
-        assert reply not in self._by_reply, f"{reply} already tracked"
         entry = NatEntry(flow, reply, Direction.OUTBOUND, now, now)
+        self._packet(entry, Direction.OUTBOUND, tcp_flags, now)  # sets the deadline _insert files
         self._insert(entry, binding)
-        self._packet(entry, Direction.OUTBOUND, tcp_flags, now)
         return entry
 
     def _new_inbound(self, flow: FlowTuple, now: int, tcp_flags: int) -> NatEntry | Drop:
@@ -358,8 +377,8 @@ class NatTable:
         if original in self._by_orig:  # the inside endpoint talks to that remote through another port
             return self._drop("clash")
         entry = NatEntry(original, flow, Direction.INBOUND, now, now)
+        self._packet(entry, Direction.INBOUND, tcp_flags, now)  # sets the deadline _insert files
         self._insert(entry, binding)
-        self._packet(entry, Direction.INBOUND, tcp_flags, now)
         return entry
 
     def _admits(self, binding: _Binding, flow: FlowTuple) -> bool:
@@ -374,8 +393,11 @@ class NatTable:
     def _new_binding(self, flow: FlowTuple, key: tuple[object, ...]) -> _Binding | None:
         addrs = self.outside_addrs
         paired = self._paired.get(flow.src) if self.behaviour.pooling is Pooling.PAIRED else None
+        candidates: Iterable[IPv4Address]
         if paired is not None:
-            candidates: Iterable[IPv4Address] = (paired.addr,)
+            candidates = (paired.addr,)
+        elif len(addrs) == 1:
+            candidates = addrs
         else:
             start = self._pool_next
             candidates = (addrs[(start + i) % len(addrs)] for i in range(len(addrs)))
@@ -419,6 +441,11 @@ class NatTable:
         the common case is the first candidate."""
         protocol, want = flow.protocol, flow.sport
         low, high = self._range(protocol)
+        assignment = self.behaviour.port_assignment
+        if (assignment is PortAssignment.PRESERVE_RANDOM or assignment is PortAssignment.PRESERVE) and (
+                low <= want <= high and (protocol, addr, want) not in self._owner
+                and not (self._overloading and _reply_tuple(flow, addr, want) in self._by_reply)):
+            return want  # the common case, decided without the general search's set-up
         parity = self._parity_class(protocol, want)
         step = 1 if parity == _ALL_PARITIES else 2
         first = low if step == 1 or low % 2 == parity else low + 1
@@ -438,13 +465,10 @@ class NatTable:
             def taken(port: int) -> bool:
                 return (protocol, addr, port) in owner
 
-        assignment = self.behaviour.port_assignment
+        # the inside port could not be kept: PRESERVE_RANDOM falls back to a random port,
+        # PRESERVE to the next one in order
         if assignment is PortAssignment.PRESERVE_RANDOM:
-            if low <= want <= high and not taken(want):
-                return want
             assignment = PortAssignment.RANDOM
-        if assignment is PortAssignment.PRESERVE and low <= want <= high and not taken(want):
-            return want
         if assignment is PortAssignment.RANDOM:
             assert self.rng is not None
             start = self.rng.randrange(count)
@@ -522,7 +546,7 @@ class NatTable:
             entry.packets_out += 1
         else:
             entry.packets_in += 1
-        protocol = entry.protocol
+        protocol = entry.original[0]
         if protocol == TCP:
             old = entry.state or TcpCtState.NONE
             new = tcp_next(old, ctdir, tcp_flags)
@@ -536,7 +560,7 @@ class NatTable:
             if (not entry.assured and entry.seen_reply and new is TcpCtState.ESTABLISHED
                     and old in (TcpCtState.SYN_RECV, TcpCtState.ESTABLISHED)):
                 entry.assured = True
-            timeout = self._tcp_timeouts[new]
+            timeout = self._tcp_timeouts[new._value_]
         elif protocol == UDP:
             timeouts = self.behaviour.timeouts
             if ctdir is CtDir.REPLY:
@@ -652,6 +676,6 @@ class NatTable:
 
 def _reply_tuple(flow: FlowTuple, addr: IPv4Address, port: int) -> FlowTuple:
     """How the remote's replies to ``flow`` arrive once its source is ``addr``:``port``."""
-    if flow.protocol == ICMP:
-        return FlowTuple(ICMP, flow.dst, port, addr, port)
-    return FlowTuple(flow.protocol, flow.dst, flow.dport, addr, port)
+    if flow[0] == ICMP:
+        return make_flow(ICMP, flow[3], port, addr, port)
+    return make_flow(flow[0], flow[3], flow[4], addr, port)

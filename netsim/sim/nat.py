@@ -202,8 +202,7 @@ class NatRouter(Router):
         super().ip_input(packet, iface, link_broadcast)
 
     def _whole(self, packet: IPv4Packet) -> IPv4Packet | None:
-        if not packet.is_fragment:
-            return packet
+        """The datagram ``packet``, a fragment, completes (Linux's nf_defrag), or None yet."""
         whole = self.reassembler.on_fragment(packet, self.network.now)
         self._arm(self.reassembler.next_deadline())
         return whole
@@ -220,7 +219,7 @@ class NatRouter(Router):
         if not hairpin and (route is None or route.interface != self.outside):
             self.forward(packet, iface)  # between inside networks: plain routing
             return
-        whole = self._whole(packet)
+        whole = self._whole(packet) if packet.flags & 1 or packet.fragment_offset else packet
         if whole is None:
             return
         payload = whole.payload_bytes()
@@ -234,7 +233,8 @@ class NatRouter(Router):
         if hairpin and flow.protocol == ICMP:
             super().ip_input(whole, iface)  # a ping of our outside address from inside
             return
-        if not self._forwardable(whole, iface):
+        if whole.ttl <= 1:
+            self._ttl_exceeded(whole, iface)
             return
         found = nat.outbound_entry(flow, self.network.now, tcp_flags=_tcp_flags(whole, payload))
         if isinstance(found, NatEntry):
@@ -257,7 +257,7 @@ class NatRouter(Router):
     def _inbound(self, packet: IPv4Packet, iface: Interface) -> None:
         nat = self.nat
         assert nat is not None
-        whole = self._whole(packet)
+        whole = self._whole(packet) if packet.flags & 1 or packet.fragment_offset else packet
         if whole is None:
             return
         payload = whole.payload_bytes()
@@ -275,7 +275,8 @@ class NatRouter(Router):
             else:
                 self._count(iface, found.reason, len(payload) + whole.header_len)
             return
-        if not self._forwardable(whole, iface):
+        if whole.ttl <= 1:
+            self._ttl_exceeded(whole, iface)
             return
         if isinstance(found, NatEntry):
             original = found.original
@@ -286,14 +287,11 @@ class NatRouter(Router):
             found = original.reply()
         self._send_translated(whole, rewrite(whole, payload, found, whole.ttl - 1), iface)
 
-    def _forwardable(self, original: IPv4Packet, iface: Interface) -> bool:
-        """RFC 1812 §5.2's checks on the datagram as it arrived (Linux makes them before
-        POSTROUTING's SNAT, so an error goes back to the real sender, quoting what it sent)."""
-        if original.ttl <= 1:
-            iface.drop("ttl-exceeded", original.header_len + len(original.payload_bytes()))
-            self.icmp_error(original, ICMPv4TimeExceeded(0))
-            return False
-        return True
+    def _ttl_exceeded(self, original: IPv4Packet, iface: Interface) -> None:
+        """RFC 1812 §5.2's TTL check fails on the datagram as it arrived (Linux checks before
+        POSTROUTING's SNAT, so the error goes back to the real sender, quoting what it sent)."""
+        iface.drop("ttl-exceeded", original.header_len + len(original.payload_bytes()))
+        self.icmp_error(original, ICMPv4TimeExceeded(0))
 
     def _send_translated(self, original: IPv4Packet, translated: IPv4Packet, iface: Interface,
                          route: Route | None = None) -> None:
@@ -382,7 +380,9 @@ class NatRouter(Router):
             src, dst = mapped.dst, packet.dst
         translated = _make_packet(src, dst, ICMP, bytes(body), packet.ttl - 1, packet.identification, packet.flags, 0,
                                   packet.dscp, packet.ecn, packet.options, None)
-        if self._forwardable(packet, iface):
+        if packet.ttl <= 1:
+            self._ttl_exceeded(packet, iface)
+        else:
             self._send_translated(packet, translated, iface)
 
     # --- operations ------------------------------------------------------------------------------

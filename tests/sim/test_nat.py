@@ -722,3 +722,49 @@ def test_views_follow_links_when_two_home_networks_use_the_same_private_addresse
         assert view.client.five_tuple == ("192.168.1.10", 55001, SERVER, 9000, "TCP")  # the same on both
         assert [link.node for link in view.nat_links] == [nat_name]
         assert view.server.src == IPv4Address(outside)
+
+
+# --- fragments and the MTU through the NAT --------------------------------------------------------
+
+
+def test_a_fragmented_datagram_is_reassembled_translated_and_fragmented_again() -> None:
+    """Linux's nf_defrag: the NAT needs the ports, which only the first fragment carries, so it
+    reassembles, translates the whole datagram and fragments it again on the way out."""
+    lec = lecture_2_4(behaviour=LECTURE_NAT)
+    data = bytes(range(256)) * 16  # 4096 bytes: three fragments on a 1500-byte link
+
+    def app() -> Process:
+        server = lec.server.socket("udp")
+        server.bind(("0.0.0.0", 53))
+        client = lec.client.socket("udp")
+        client.bind(("0.0.0.0", 5353))
+        yield client.sendto(data, (SERVER, 53))
+        return (yield server.recvfrom(65535))
+
+    (received,) = _run(lec.net, app(), until="1s")
+    assert received == (data, (NAT_OUTSIDE, 62000))
+    assert lec.nat.nat.entries()[0].packets_out == 1  # one datagram, not three fragments
+
+
+def test_a_df_datagram_too_big_for_the_outside_link_gets_frag_needed_quoting_the_inside_packet() -> None:
+    """RFC 1812 §5.2.7.1 at the NAT: the error quotes the datagram as the client sent it (Linux
+    checks the MTU before POSTROUTING's SNAT), so the client's PMTU cache learns the outside
+    link's MTU, and its next datagram, fragmented to fit, gets through."""
+    lec = lecture_2_4(behaviour=LECTURE_NAT)
+    lec.nat.interfaces["eth1"].mtu = 1200
+    data = b"x" * 1400  # fits the client's 1500-byte link, so Linux sets DF
+
+    def app() -> Process:
+        server = lec.server.socket("udp")
+        server.bind(("0.0.0.0", 53))
+        client = lec.client.socket("udp")
+        client.bind(("0.0.0.0", 5353))
+        yield client.sendto(data, (SERVER, 53))
+        yield lec.net.env.timeout(10 * MS)
+        yield client.sendto(data, (SERVER, 53))
+        return (yield server.recvfrom(65535))
+
+    (received,) = _run(lec.net, app(), until="1s")
+    assert lec.nat.interfaces["eth0"].counters.drops["fragmentation-needed"] == 1
+    assert lec.client.path_mtu(IPv4Address(SERVER), lec.client.interfaces["eth0"]) == 1200
+    assert received == (data, (NAT_OUTSIDE, 62000))

@@ -727,6 +727,15 @@ def test_views_follow_links_when_two_home_networks_use_the_same_private_addresse
 # --- fragments and the MTU through the NAT --------------------------------------------------------
 
 
+def _udp_pair(lec: Any) -> tuple[Any, Any]:
+    """A UDP socket on the server's port 53 and one on the client's 5353."""
+    server = lec.server.socket("udp")
+    server.bind(("0.0.0.0", 53))
+    client = lec.client.socket("udp")
+    client.bind(("0.0.0.0", 5353))
+    return server, client
+
+
 def test_a_fragmented_datagram_is_reassembled_translated_and_fragmented_again() -> None:
     """Linux's nf_defrag: the NAT needs the ports, which only the first fragment carries, so it
     reassembles, translates the whole datagram and fragments it again on the way out."""
@@ -734,10 +743,7 @@ def test_a_fragmented_datagram_is_reassembled_translated_and_fragmented_again() 
     data = bytes(range(256)) * 16  # 4096 bytes: three fragments on a 1500-byte link
 
     def app() -> Process:
-        server = lec.server.socket("udp")
-        server.bind(("0.0.0.0", 53))
-        client = lec.client.socket("udp")
-        client.bind(("0.0.0.0", 5353))
+        server, client = _udp_pair(lec)
         yield client.sendto(data, (SERVER, 53))
         return (yield server.recvfrom(65535))
 
@@ -755,10 +761,7 @@ def test_a_df_datagram_too_big_for_the_outside_link_gets_frag_needed_quoting_the
     data = b"x" * 1400  # fits the client's 1500-byte link, so Linux sets DF
 
     def app() -> Process:
-        server = lec.server.socket("udp")
-        server.bind(("0.0.0.0", 53))
-        client = lec.client.socket("udp")
-        client.bind(("0.0.0.0", 5353))
+        server, client = _udp_pair(lec)
         yield client.sendto(data, (SERVER, 53))
         yield lec.net.env.timeout(10 * MS)
         yield client.sendto(data, (SERVER, 53))

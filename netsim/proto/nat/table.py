@@ -197,6 +197,11 @@ class NatTable:
         #: keyed by the state's value: an Enum hashes in Python, its value string in C
         self._tcp_timeouts = {state._value_: t for state, t in tcp_timeouts(self.behaviour.timeouts).items()}
         self._overloading = self.behaviour.port_overloading
+        #: overloading without paired pooling or address-dependent filtering: a dynamic entry
+        #: is its own mapping (only the reply tuple must be unique), and nothing is kept per
+        #: mapping beside it (Linux's masquerade: conntrack entries are all there is)
+        self._bare = (self._overloading and self.behaviour.pooling is not Pooling.PAIRED
+                      and self.behaviour.filtering is not Filtering.ADDRESS_DEPENDENT)
         #: drops by reason since the table was made (a flush keeps them)
         self.drops: dict[str, int] = {}
         self._drop_values: dict[str, Drop] = {}
@@ -348,12 +353,15 @@ class NatTable:
         key = () if self._overloading else self._mapping_key(flow)  # overloading keeps no mapping index
         binding = None if self._overloading else self._mappings.get(key)
         if binding is None:
-            made = self._new_binding(flow, key)
-            if made is None:
+            endpoint = self._new_endpoint(flow)
+            if endpoint is None:
                 return self._drop("ports exhausted")
-            binding = made
+            addr, port = endpoint
+            binding = None if self._bare else self._bind(flow, key, addr, port)
+        else:
+            addr, port = binding.outside_addr, binding.outside_port
         # unique: _allocate checked it (overloading), or the outside endpoint is this binding's own
-        reply = _reply_tuple(flow, binding.outside_addr, binding.outside_port)
+        reply = _reply_tuple(flow, addr, port)
         entry = NatEntry(flow, reply, Direction.OUTBOUND, now, now)
         self._packet(entry, Direction.OUTBOUND, tcp_flags, now)  # sets the deadline _insert files
         self._insert(entry, binding)
@@ -390,7 +398,9 @@ class NatTable:
             return bool(binding.remotes and binding.remotes.get(flow.src))
         return False  # the exact remote address and port would have matched an entry
 
-    def _new_binding(self, flow: FlowTuple, key: tuple[object, ...]) -> _Binding | None:
+    def _new_endpoint(self, flow: FlowTuple) -> tuple[IPv4Address, int] | None:
+        """The outside address and port (ICMP: identifier) for a new mapping of ``flow``'s
+        source, or None when every candidate is taken."""
         addrs = self.outside_addrs
         paired = self._paired.get(flow.src) if self.behaviour.pooling is Pooling.PAIRED else None
         candidates: Iterable[IPv4Address]
@@ -407,8 +417,12 @@ class NatTable:
                 break
         else:
             return None
-        if paired is None:
+        if paired is None and len(addrs) > 1:
             self._pool_next = (addrs.index(addr) + 1) % len(addrs)
+        return addr, port
+
+    def _bind(self, flow: FlowTuple, key: tuple[object, ...], addr: IPv4Address, port: int) -> _Binding:
+        """Record the mapping of ``flow``'s source to ``addr``:``port``."""
         binding = _Binding(key, flow.protocol, flow.src, flow.sport, addr, port, static=False,
                            track_remotes=self.behaviour.filtering is Filtering.ADDRESS_DEPENDENT)
         if not self._overloading:
@@ -416,6 +430,7 @@ class NatTable:
             self._owner[flow.protocol, addr, port] = binding
             self._count_port(flow.protocol, addr, port, +1)
         if self.behaviour.pooling is Pooling.PAIRED:
+            paired = self._paired.get(flow.src)
             if paired is None:
                 paired = self._paired[flow.src] = _Pair(addr)
             paired.bindings += 1
@@ -485,12 +500,13 @@ class NatTable:
 
     # -- bookkeeping ------------------------------------------------------------------------
 
-    def _insert(self, entry: NatEntry, binding: _Binding) -> None:
+    def _insert(self, entry: NatEntry, binding: _Binding | None) -> None:
         entry._binding = binding
-        binding.entries += 1
-        if binding.remotes is not None:
-            remote = entry.original.dst
-            binding.remotes[remote] = binding.remotes.get(remote, 0) + 1
+        if binding is not None:
+            binding.entries += 1
+            if binding.remotes is not None:
+                remote = entry.original.dst
+                binding.remotes[remote] = binding.remotes.get(remote, 0) + 1
         if self._overloading:
             endpoint = (entry.protocol, entry.reply.dst, entry.reply.dport)
             self._out_refs[endpoint] = self._out_refs.get(endpoint, 0) + 1
@@ -510,7 +526,8 @@ class NatTable:
             else:
                 del self._out_refs[endpoint]
         binding = entry._binding
-        assert binding is not None
+        if binding is None:
+            return  # an overloading entry that needed no mapping record (see _bare)
         binding.entries -= 1
         if binding.remotes is not None:
             remote = entry.original.dst

@@ -396,9 +396,8 @@ class Host(Node):
             iface.drop("not-for-host", packet.header_len + len(packet.payload_bytes()))
 
     def local_deliver(self, packet: IPv4Packet, iface: Interface, *, broadcast: bool = False) -> None:
-        now = self.network.now
         if packet.is_fragment:
-            whole = self.reassembler.on_fragment(packet, now)
+            whole = self.reassembler.on_fragment(packet, self.network.now)
             self._arm(self.reassembler.next_deadline())
             if whole is None:
                 return
@@ -612,7 +611,7 @@ class Host(Node):
         return 0
 
     def path_mtu(self, dst: IPv4Address, out: Interface) -> int:
-        cached = self.pmtu.lookup(dst, self.network.now)
+        cached = self.pmtu.lookup(dst, int(self.network.env.now))  # (Network.now, without its call)
         return out.mtu if cached is None else min(cached, out.mtu)
 
     def _next_id(self) -> int:
@@ -657,9 +656,8 @@ class Host(Node):
         if address >> 28 == 14:  # 224.0.0.0/4: a multicast group
             self._transmit_ip(out, _multicast_mac(next_hop), data)  # no ARP for groups (RFC 1112 §6.4)
             return
-        now = self.network.now
         cache = self.neighbors[out.name]
-        result = cache.resolve(next_hop, data, now)
+        result = cache.resolve(next_hop, data, int(self.network.env.now))
         if result.mac is not None:
             # (a known neighbour changes no resolution in progress: no timer to arm)
             out.transmit(b"".join((result.mac.packed, out.mac.packed, _ETHERTYPE_IPV4, data)), decoded)

@@ -67,8 +67,7 @@ class Interface:
     def transmit(self, data: bytes, decoded: object = None) -> None:
         """Send a frame; ``decoded`` is what decoding its IP datagram gives, for a host at the other
         end to use instead of decoding ``data`` again (ignored unless the same bytes arrive)."""
-        node = self.node
-        now = node.network.now
+        network = self.node.network
         if not self.up:
             self.drop("admin-down", len(data))
             return
@@ -78,7 +77,8 @@ class Interface:
         counters = self.counters
         counters.tx_frames += 1
         counters.tx_bytes += len(data)
-        node.network.trace.frame(now, "tx", self.full_name, data)
+        now = int(network.env.now)  # (Network.now, without its call)
+        network.trace.frame(now, "tx", self.full_name, data)
         for tap in self.taps:
             tap(now, "tx", data)
         self.channel.send(data, decoded)
@@ -88,11 +88,12 @@ class Interface:
         if not self.up:
             self.drop("admin-down", len(data))
             return
-        now = node.network.now
+        network = node.network
+        now = int(network.env.now)
         counters = self.counters
         counters.rx_frames += 1
         counters.rx_bytes += len(data)
-        node.network.trace.frame(now, "rx", self.full_name, data)
+        network.trace.frame(now, "rx", self.full_name, data)
         for tap in self.taps:
             tap(now, "rx", data)
         if decoded is not None and self.takes_decoded:

@@ -97,6 +97,7 @@ class TCPLayer:
         self.listeners: dict[int, list[TCPSocket]] = {}
         self.ports: dict[int, list[TCPSocket]] = {}  # every socket holding a local port
         self.counters: dict[str, int] = {}
+        self._env = host.network.env
 
     def count(self, name: str, n: int = 1) -> None:
         self.counters[name] = self.counters.get(name, 0) + n
@@ -214,7 +215,7 @@ class TCPLayer:
                     sock.conn.abort(self.host.network.now)
                     sock.service()
                 return
-            sock.conn.segment_arrives(seg, self.host.network.now)
+            sock.conn.segment_arrives(seg, int(self._env.now))  # (Network.now, without its call)
             if sock.conn.reopen_syn:
                 sock.service()
                 sock = None  # TIME-WAIT gave way to a new SYN: the listener takes it (RFC 6191)
@@ -554,7 +555,7 @@ class TCPSocket:
         deadline = conn.next_deadline()
         if deadline is not None and (self._timer_at is None or deadline < self._timer_at):
             self._timer_at = deadline
-            timeout = self.env.timeout(max(0, deadline - self.host.network.now))
+            timeout = self.env.timeout(max(0, deadline - int(self.env.now)))
             timeout.callbacks.append(partial(self._on_timer, deadline))
 
     def _transmit(self, conn: TCPConnection) -> None:
@@ -851,7 +852,7 @@ class TCPSocket:
 
     def _serve_senders(self) -> None:
         conn = self.conn
-        now = self.host.network.now
+        now = int(self.env.now)
         while self._send_waiters:
             event, data, offset, all_of_it = self._send_waiters[0]
             call = "sendall" if all_of_it else "send"
@@ -907,7 +908,7 @@ class TCPSocket:
 
     def _serve_receivers(self) -> None:
         conn = self.conn
-        now = self.host.network.now
+        now = int(self.env.now)
         while self._recv_waiters:
             event, bufsize = self._recv_waiters[0]
             if event.triggered:

@@ -129,8 +129,13 @@ class ReceiveBuffer:
                 return
 
     def read(self, size: int) -> bytes:
-        data = bytes(self._ready[:size])
-        del self._ready[:size]
+        ready = self._ready
+        if size >= len(ready):  # all of it (the common case): one copy, not two
+            data = bytes(ready)
+            ready.clear()
+            return data
+        data = bytes(ready[:size])
+        del ready[:size]
         return data
 
     def sack_blocks(self, limit: int = 4) -> list[tuple[int, int]]:

@@ -67,12 +67,11 @@ class Trace:
         and addresses, whose ``repr`` is the same in every process (JSON would cost ten times
         as much on a path taken for every socket call).
         """
-        record = TraceRecord(now, kind, where, fields)
         self._hash.update(b"%d\x00%s\x00%s\x00%s\n" % (now, kind.encode(), where.encode(),
                                                         repr(sorted(fields.items())).encode()))
         self.count += 1
         if self.keep:
-            self.records.append(record)
+            self.records.append(TraceRecord(now, kind, where, fields))
 
     def hexdigest(self) -> str:
         return self._hash.copy().hexdigest()

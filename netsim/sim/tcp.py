@@ -616,6 +616,9 @@ class TCPSocket:
     # --- the API -------------------------------------------------------------------------------------
 
     def settimeout(self, timeout: int | str | None) -> None:
+        """Blocking calls (connect, accept, recv) fail with ``TimeoutError`` after ``timeout`` (ns
+        or ``"1s"``), as Python's ``socket.settimeout``; a timed-out connect goes on in the
+        background, as the kernel's does.  None blocks for ever."""
         from netsim.units import parse_duration
 
         self.timeout = None if timeout is None else parse_duration(timeout)
@@ -787,6 +790,14 @@ class TCPSocket:
         event = self.env.event()
         self._connect_waiter = event
         self._trace("connect", "EINPROGRESS", address=address)
+        if self.timeout is not None:
+            def expire(_timer: Any) -> None:
+                if not event.triggered:
+                    self._connect_waiter = None
+                    self._trace("connect", "ETIMEDOUT")
+                    event.fail(TimeoutError("timed out"))
+
+            self.env.timeout(self.timeout).callbacks.append(expire)
         self.service()
         return event
 

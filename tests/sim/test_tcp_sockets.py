@@ -113,6 +113,34 @@ def test_fewer_syn_retries_give_up_sooner() -> None:
     assert 7 * S <= when < 8 * S  # SYN at 0, retries at 1 and 3 s, given up at 7 s
 
 
+def test_settimeout_bounds_connect_which_goes_on_in_the_background() -> None:
+    """Python's socket.settimeout applies to connect too; as in the kernel, the handshake goes
+    on after the caller gave up (here the route comes back and the SYN retransmitted at 3 s
+    gets through)."""
+    net, h1, r1, _r2, h2 = two_routers(delay="1ms")
+    r1.routes.remove(IPv4Network("10.0.2.0/24"))
+    r1.add_blackhole("10.0.2.0/24")
+    listener = h2.socket("tcp")
+    listener.bind(("0.0.0.0", 9000))
+    listener.listen(1)
+    seen: dict[str, Any] = {}
+
+    def client() -> Any:
+        sock = h1.socket("tcp")
+        sock.settimeout("2s")
+        try:
+            yield sock.connect(("10.0.2.20", 9000))
+        except TimeoutError:
+            seen["timed out at"] = net.now
+        r1.routes.remove(IPv4Network("10.0.2.0/24"))
+        r1.add_route("10.0.2.0/24", via="10.0.12.2")
+        yield net.env.timeout(2 * S)
+        seen["state"] = sock.conn.state
+
+    _run(net, client(), until="5s")
+    assert seen == {"timed out at": 2 * S, "state": TCPState.ESTABLISHED}
+
+
 def test_an_unresolvable_neighbour_fails_connect_with_ehostunreach() -> None:
     from netsim.sim.link import Impairments
 

@@ -82,13 +82,16 @@ class NatSpec:
     pooling: Literal["paired", "arbitrary"] | None = attrs.field(
         default=None, metadata=meta("RFC 4787 §4.1: one outside address per inside host (paired) or any"))
     hairpinning: bool | None = attrs.field(default=None, metadata=meta("RFC 4787 §6: inside to inside via outside"))
+    unsolicited: Literal["drop", "answer"] | None = attrs.field(default=None, metadata=meta(
+        "a packet the filtering refuses: dropped in silence, or answered by the router's own stack "
+        "(RST, port unreachable) as Linux's masquerade without a firewall rule does"))
     max_entries: int | None = attrs.field(default=None, metadata=meta("translation table size", min=1))
     timeouts: NatTimeoutsSpec = attrs.field(factory=NatTimeoutsSpec, metadata=meta("idle timeouts"))
     forwards: tuple[PortForwardSpec, ...] = attrs.field(default=(), metadata=meta("port forwards (DNAT)"))
     exempt: tuple[Prefix, ...] = attrs.field(default=(), metadata=meta("prefixes routed without translation"))
 
     def behaviour(self) -> Any:
-        from netsim.proto.nat.behaviour import Filtering, Mapping, NatBehaviour, Pooling, PortAssignment
+        from netsim.proto.nat.behaviour import Filtering, Mapping, NatBehaviour, Pooling, PortAssignment, Unsolicited
         from netsim.units import parse_duration
 
         base = NatBehaviour.preset(self.preset)
@@ -111,6 +114,8 @@ class NatSpec:
             changes["pooling"] = Pooling.PAIRED if self.pooling == "paired" else Pooling.ARBITRARY
         if self.hairpinning is not None:
             changes["hairpinning"] = self.hairpinning
+        if self.unsolicited is not None:
+            changes["unsolicited"] = Unsolicited(self.unsolicited)
         if self.max_entries is not None:
             changes["max_entries"] = self.max_entries
         timeouts = {field.name: getattr(self.timeouts, field.name) for field in attrs.fields(NatTimeoutsSpec)}

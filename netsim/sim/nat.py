@@ -23,7 +23,7 @@ import struct
 from ipaddress import IPv4Address, IPv4Network
 from typing import TYPE_CHECKING, Any
 
-from netsim.proto.nat.behaviour import NatBehaviour
+from netsim.proto.nat.behaviour import NatBehaviour, Unsolicited
 from netsim.proto.nat.flow import ICMP, TCP, UDP, Direction, Drop, FlowTuple, PortForward, make_flow
 from netsim.proto.nat.table import NatEntry, NatTable
 from netsim.proto.routing import Route
@@ -245,8 +245,9 @@ class NatRouter(Router):
                 return
             found = found.translated
         if isinstance(found, Drop):
-            if hairpin and found.reason == "no mapping":
-                super().ip_input(whole, iface)  # a service of the router itself
+            if hairpin and (found.reason == "no mapping" or (
+                    found.reason == "hairpin disabled" and nat.behaviour.unsolicited is Unsolicited.ANSWER)):
+                super().ip_input(whole, iface)  # a service of the router itself, or its answer
                 return
             self._count(iface, found.reason, len(payload) + whole.header_len)
             return
@@ -270,7 +271,10 @@ class NatRouter(Router):
             return
         found = nat.inbound_entry(flow, self.network.now, tcp_flags=_tcp_flags(whole, payload))
         if isinstance(found, Drop):
-            if found.reason == "no mapping":
+            if found.reason == "filtered" and nat.behaviour.unsolicited is Unsolicited.ANSWER:
+                self.nat_counters["filtered"] = self.nat_counters.get("filtered", 0) + 1
+                super().ip_input(whole, iface)  # refused, so for the router's own stack, which answers
+            elif found.reason == "no mapping":
                 super().ip_input(whole, iface)  # the router's own stack answers: RST, port unreachable
             else:
                 self._count(iface, found.reason, len(payload) + whole.header_len)

@@ -13,6 +13,7 @@ from netsim.proto.nat.behaviour import (
     Pooling,
     PortAssignment,
     Timeouts,
+    Unsolicited,
 )
 from netsim.proto.nat.conntrack import CtDir, TcpCtState
 from netsim.proto.nat.flow import ICMP, TCP, UDP, Direction, Drop, FlowTuple, PortForward, flow, icmp_echo
@@ -21,5 +22,5 @@ from netsim.proto.nat.table import NatEntry, NatTable
 __all__ = [
     "ICMP", "PRESETS", "TCP", "UDP", "CtDir", "Direction", "Drop", "Filtering", "FlowTuple", "Mapping",
     "NatBehaviour", "NatEntry", "NatTable", "Pooling", "PortAssignment", "PortForward", "TcpCtState",
-    "Timeouts", "flow", "icmp_echo",
+    "Timeouts", "Unsolicited", "flow", "icmp_echo",
 ]

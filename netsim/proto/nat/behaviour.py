@@ -66,6 +66,18 @@ class PortAssignment(enum.Enum):
     RANDOM = "random"
 
 
+class Unsolicited(enum.Enum):
+    """What becomes of an inbound packet the filtering refuses (RFC 4787 §5) or an inside
+    packet to an outside address with hairpinning off: it is not translated either way."""
+
+    #: silently dropped and counted: a firewall's default policy, and RFC 5382 REQ-4's silence
+    DROP = "drop"
+    #: handed to the NAT's own stack like any packet for its address, which answers as a host
+    #: does (TCP RST, ICMP port unreachable): Linux's masquerade with no filter rule, which
+    #: does not keep RFC 5382 REQ-4's 6 s of silence
+    ANSWER = "answer"
+
+
 class Pooling(enum.Enum):
     """RFC 4787 §4.1 IP address pooling, when there are several outside addresses."""
 
@@ -185,6 +197,7 @@ class NatBehaviour:
     pooling: Pooling = Pooling.PAIRED
     hairpinning: bool = True
     port_overloading: bool = False
+    unsolicited: Unsolicited = Unsolicited.DROP
     timeouts: Timeouts = attrs.field(factory=Timeouts)
     max_entries: int = attrs.field(default=DEFAULT_MAX_ENTRIES, validator=_max_entries)
 
@@ -215,7 +228,8 @@ EIF, ADF, APDF = Filtering
 #: whenever the reply tuple it makes is unused (so the same inside endpoint keeps its port for
 #: every remote: endpoint-independent in effect), else the next free port (a new port per
 #: remote: address-and-port-dependent); only replies to an entry get in (APDF); ports are
-#: overloaded across inside hosts; no hairpinning without extra rules.
+#: overloaded across inside hosts; no hairpinning without extra rules; and with no filter rule
+#: either, a packet no entry expects goes to the router's own stack, which answers it.
 PRESETS: dict[str, NatBehaviour] = {
     "full-cone": NatBehaviour(mapping=EIM, filtering=EIF),
     "restricted-cone": NatBehaviour(mapping=EIM, filtering=ADF),
@@ -223,6 +237,6 @@ PRESETS: dict[str, NatBehaviour] = {
     "symmetric": NatBehaviour(mapping=APDM, filtering=APDF, port_assignment=PortAssignment.SEQUENTIAL),
     "linux-masquerade": NatBehaviour(
         mapping=APDM, filtering=APDF, port_assignment=PortAssignment.PRESERVE_RANDOM, port_overloading=True,
-        pooling=Pooling.ARBITRARY, hairpinning=False, timeouts=Timeouts.linux(),
+        pooling=Pooling.ARBITRARY, hairpinning=False, timeouts=Timeouts.linux(), unsolicited=Unsolicited.ANSWER,
     ),
 }

@@ -10,13 +10,16 @@ Namespaces (names suffixed with the pid, so overlapping test runs do not collide
 The experiment (:data:`STEPS`), the same one ``test_linux_nat.py`` runs through netsim:
 
 1. UDP c1:5353 -> srv:53, echoed; the same from c2:5353 (a clash: the reply tuple is taken);
-   then c1:5353 -> srv:54 (a new remote: the port can be kept again).
+   then c1:5353 -> srv:54 (a new remote: the port can be kept again).  An echo request with
+   identifier 4242 from each client (a clash again).  c1:6000 -> srv:53 twice, 2.5 s apart
+   (the entry becomes a stream: ASSURED, 120 s).
 2. TCP c1:55001 -> srv:9000, 4 bytes echoed, held open; the same from c2:55001 (a clash),
    then closed by c2 (FIN both ways, so the NAT's entry is in TIME_WAIT).
 3. ``conntrack -L`` on the NAT, and the defaults of its ``nf_conntrack_*timeout*`` sysctls.
 4. Unsolicited packets from the server (:data:`PROBE`) to the NAT's outside address: UDP from
    port 99 to 5353 (a port c1's mappings use) and to 7777 (unused), TCP to 55001 and 7777:
-   answered, refused (ICMP port unreachable / RST) or silence.
+   answered, refused (ICMP port unreachable / RST) or silence; and TCP from c1 to the outside
+   address (a hairpin, which masquerade alone does not translate).
 
 Needs root, ``ip``, ``nft`` and ``conntrack`` (Debian packages nftables and conntrack) and a
 kernel with nf_nat; :func:`available` says whether this machine can.
@@ -78,6 +81,32 @@ if sys.argv[1] == "hold":
 else:
     s.shutdown(socket.SHUT_WR); assert s.recv(10) == b""
 s.close()
+'''
+
+PING = r'''
+import socket
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM, socket.IPPROTO_ICMP); s.bind(("0.0.0.0", 4242)); s.settimeout(5)
+s.sendto(bytes([8, 0, 0, 0, 0, 0, 0, 1]) + b"x" * 8, ("198.51.100.10", 0))
+assert s.recvfrom(100)[0][0] == 0  # an echo reply
+'''
+
+STREAM = r'''
+import socket, time
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM); s.bind(("0.0.0.0", 6000)); s.settimeout(5)
+for _ in range(2):
+    s.sendto(b"ping", ("198.51.100.10", 53)); assert s.recvfrom(10)[0] == b"ping"
+    time.sleep(2.5)  # past nf_conntrack's 2 s: the second exchange makes the entry a stream
+'''
+
+HAIRPIN = r'''
+import socket
+t = socket.socket(); t.settimeout(1)
+try:
+    t.connect(("198.51.100.77", 7777)); print("connected")
+except ConnectionRefusedError:
+    print("refused")
+except socket.timeout:
+    print("silence")
 '''
 
 PROBE = r'''
@@ -172,6 +201,10 @@ def run() -> dict[str, Any]:
         _run(*ex("c1", sys.executable, "-c", UDP_CLIENT, "53"))
         _run(*ex("c2", sys.executable, "-c", UDP_CLIENT, "53"))
         _run(*ex("c1", sys.executable, "-c", UDP_CLIENT, "54"))
+        for client in ("c1", "c2"):
+            _run(*ex(client, "sysctl", "-q", "-w", "net.ipv4.ping_group_range=0 2147483647"))
+            _run(*ex(client, sys.executable, "-c", PING))
+        _run(*ex("c1", sys.executable, "-c", STREAM))
         holder = subprocess.Popen(ex("c1", sys.executable, "-c", TCP_CLIENT, "hold"), stdin=subprocess.PIPE,
                                   stdout=subprocess.PIPE, text=True)
         assert holder.stdout is not None and holder.stdin is not None
@@ -180,12 +213,13 @@ def run() -> dict[str, Any]:
         time.sleep(0.2)  # the last ACK of c2's close through the NAT
         lines = _run(*ex("nat", "conntrack", "-L")).splitlines()
         probes = json.loads(_run(*ex("srv", sys.executable, "-c", PROBE)))
+        probes["hairpin tcp 7777"] = _run(*ex("c1", sys.executable, "-c", HAIRPIN)).strip()
         holder.stdin.close()
         holder.wait(timeout=10)
         server.terminate()
         out, _ = server.communicate(timeout=10)
         peers = [json.loads(line) for line in out.splitlines() if line.startswith("[")]
-        return {"peers": peers, "conntrack": [line for line in lines if line.split()[0] in ("tcp", "udp")],
+        return {"peers": peers, "conntrack": [line for line in lines if line.split()[0] in ("tcp", "udp", "icmp")],
                 "timeouts": timeouts, "probes": probes}
     finally:
         for name in ns.values():

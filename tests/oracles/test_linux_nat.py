@@ -23,6 +23,7 @@ import pytest
 from netsim.proto.nat import NatBehaviour
 from netsim.sim.network import Network
 from netsim.units import MS, S
+from netsim.wire.icmpv4 import ICMPv4Echo
 from tests.oracles import linux_nat
 
 Process = Generator[Any, Any, Any]
@@ -135,15 +136,38 @@ def _netsim(seed: int = 0) -> dict[str, Any]:
             tcp.close()
         return out
 
+    def ping(host: Any) -> Process:
+        sock = host.socket("icmp")
+        sock.bind(("0.0.0.0", 4242))  # a ping socket's "port" is its echo identifier
+        yield sock.sendto(ICMPv4Echo(8, 0, 1, b"x" * 8).to_bytes(), (SERVER, 0))
+        data, _ = yield sock.recvfrom(100)
+        assert data[0] == 0  # an echo reply
+        sock.close()
+
+    def stream() -> Process:
+        sock = clients[0].socket("udp")
+        sock.bind(("0.0.0.0", 6000))
+        for _ in range(2):
+            yield sock.sendto(b"ping", (SERVER, 53))
+            yield sock.recvfrom(10)
+            yield net.env.timeout(2500 * MS)
+        sock.close()
+
     def experiment() -> Process:
         yield from udp_client(clients[0], 53)
         yield from udp_client(clients[1], 53)
         yield from udp_client(clients[0], 54)
+        yield from ping(clients[0])
+        yield from ping(clients[1])
+        yield from stream()
         held = yield from tcp_client(clients[0], True)
         yield from tcp_client(clients[1], False)
         yield net.env.timeout(200 * MS)
         lines = nat.conntrack()
         probes = yield from probe()
+        hairpin = clients[0].socket("tcp")
+        hairpin.settimeout("1s")
+        probes["hairpin tcp 7777"] = yield from outcome(hairpin.connect((OUTSIDE, 7777)), "connected")
         held.close()
         return lines, probes
 
@@ -151,7 +175,7 @@ def _netsim(seed: int = 0) -> dict[str, Any]:
         net.process(udp_echo(port))
     net.process(tcp_echo())
     done = net.process(experiment())
-    net.run(10 * S)
+    net.run(20 * S)
     assert done.triggered, "the netsim experiment did not finish"
     lines, probes = done.value
     return {"peers": peers, "conntrack": lines, "probes": probes}
@@ -172,25 +196,26 @@ def _normalised(lines: list[str], clash_ports: set[int]) -> list[str]:
         text = " ".join(fields)
         for port in clash_ports:
             text = re.sub(rf"\b(sport|dport)={port}\b", r"\1=P", text)
+        text = re.sub(r"\bid=(?!4242\b)\d+", "id=P", text)  # the second pinger's identifier
         out.append(text)
     return sorted(out)
 
 
 def _clash_ports(peers: list[list[Any]]) -> set[int]:
-    return {port for _, _, _, port in peers if port not in (5353, 55001)}
+    return {port for _, _, _, port in peers if port not in (5353, 6000, 55001)}
 
 
 def test_each_server_socket_sees_what_linux_s_masquerade_shows_it(linux: dict[str, Any]) -> None:
     mine = _netsim()
     for seen in (linux["peers"], mine["peers"]):
-        # the order of events: udp 53 from c1, from c2, udp 54 from c1, tcp from c1, from c2
-        assert [(p[0], p[1], p[2]) for p in seen] == [("udp", 53, OUTSIDE), ("udp", 53, OUTSIDE),
-                                                      ("udp", 54, OUTSIDE), ("tcp", 9000, OUTSIDE),
-                                                      ("tcp", 9000, OUTSIDE)]
+        # in order: udp 53 from c1, from c2, udp 54 from c1, udp 53 from c1:6000 twice (the
+        # stream), tcp from c1, from c2
+        assert [(p[0], p[1], p[2]) for p in seen] == [("udp", 53, OUTSIDE)] * 2 + [("udp", 54, OUTSIDE)] + [
+            ("udp", 53, OUTSIDE)] * 2 + [("tcp", 9000, OUTSIDE)] * 2
         ports = [p[3] for p in seen]
-        assert ports[0] == 5353 and ports[2] == 5353 and ports[3] == 55001  # kept while the reply tuple is free
+        assert ports[0] == ports[2] == 5353 and ports[3] == ports[4] == 6000 and ports[5] == 55001  # kept
         assert ports[1] != 5353 and 1024 <= ports[1] <= 65535  # a clash: another port
-        assert ports[4] != 55001 and 1024 <= ports[4] <= 65535
+        assert ports[6] != 55001 and 1024 <= ports[6] <= 65535
 
 
 def test_conntrack_lists_the_same_entries_states_and_flags(linux: dict[str, Any]) -> None:
@@ -200,13 +225,15 @@ def test_conntrack_lists_the_same_entries_states_and_flags(linux: dict[str, Any]
     assert ours == theirs
     assert any("ESTABLISHED" in line and "[ASSURED]" in line for line in ours)
     assert any("TIME_WAIT" in line for line in ours)
+    assert any(line.startswith("udp 17 120 ") and "[ASSURED]" in line for line in ours)  # the stream
+    assert sum("id=P" in line for line in ours) == 1  # two pingers with one identifier: one moved
 
 
 def test_unsolicited_packets_get_the_answers_linux_s_own_stack_gives(linux: dict[str, Any]) -> None:
     """With no filter rule, a packet no conntrack entry expects is for the router itself, which
     answers with a port unreachable or an RST, even on a port a mapping uses."""
     assert linux["probes"] == {"udp 5353": "refused", "udp 7777": "refused", "tcp 55001": "refused",
-                               "tcp 7777": "refused"}
+                               "tcp 7777": "refused", "hairpin tcp 7777": "refused"}
     assert _netsim()["probes"] == linux["probes"]
 
 

@@ -20,6 +20,8 @@ The experiment (:data:`STEPS`), the same one ``test_linux_nat.py`` runs through 
    port 99 to 5353 (a port c1's mappings use) and to 7777 (unused), TCP to 55001 and 7777:
    answered, refused (ICMP port unreachable / RST) or silence; and TCP from c1 to the outside
    address (a hairpin, which masquerade alone does not translate).
+5. ``conntrack -F`` (a NAT reboot), then c1's held connection sends again: is it echoed, and
+   what entry does the NAT pick up mid-stream (``nf_conntrack_tcp_loose``)?
 
 Needs root, ``ip``, ``nft`` and ``conntrack`` (Debian packages nftables and conntrack) and a
 kernel with nf_nat; :func:`available` says whether this machine can.
@@ -77,6 +79,12 @@ s = socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1); s.
 s.connect(("198.51.100.10", 9000)); s.sendall(b"ping"); assert s.recv(10) == b"ping"
 print("echoed", flush=True)
 if sys.argv[1] == "hold":
+    sys.stdin.readline()  # the test has flushed the NAT's table (a reboot): talk again
+    s.settimeout(5); s.sendall(b"again")
+    try:
+        print("echoed again" if s.recv(10) == b"again" else "wrong echo", flush=True)
+    except (OSError, socket.timeout) as exc:
+        print(type(exc).__name__, flush=True)
     sys.stdin.read()  # until the test closes our stdin
 else:
     s.shutdown(socket.SHUT_WR); assert s.recv(10) == b""
@@ -156,6 +164,11 @@ def available() -> str | None:
     return None
 
 
+def _ours(lines: list[str]) -> list[str]:
+    """The TCP, UDP and ICMP lines of ``conntrack -L`` (not the bridge's IGMP and the like)."""
+    return [line for line in lines if line.split()[0] in ("tcp", "udp", "icmp")]
+
+
 def _run(*command: str, stdin: str | None = None) -> str:
     return subprocess.run(command, check=True, capture_output=True, text=True, input=stdin).stdout
 
@@ -163,7 +176,9 @@ def _run(*command: str, stdin: str | None = None) -> str:
 def run() -> dict[str, Any]:
     """Run the experiment; returns ``peers`` (what the server saw, in order: [protocol, port,
     address, source port]), ``conntrack`` (the NAT's TCP and UDP lines), ``timeouts`` (sysctl
-    name -> seconds) and ``probes`` ("udp 5353" ... -> "answered", "refused" or "silence")."""
+    name -> seconds), ``probes`` ("udp 5353" ... -> "answered", "refused" or "silence"),
+    ``after_flush`` (what c1's held connection got after the flush) and ``picked_up`` (the
+    table then)."""
     tag = str(os.getpid())
     ns = {name: f"nsn-{name}{tag}" for name in ("c1", "c2", "nat", "srv")}
 
@@ -214,13 +229,19 @@ def run() -> dict[str, Any]:
         lines = _run(*ex("nat", "conntrack", "-L")).splitlines()
         probes = json.loads(_run(*ex("srv", sys.executable, "-c", PROBE)))
         probes["hairpin tcp 7777"] = _run(*ex("c1", sys.executable, "-c", HAIRPIN)).strip()
+        _run(*ex("nat", "conntrack", "-F"))  # a NAT reboot, then the held connection talks again
+        holder.stdin.write("\n")
+        holder.stdin.flush()
+        after_flush = holder.stdout.readline().strip()
+        time.sleep(0.2)
+        picked_up = _run(*ex("nat", "conntrack", "-L")).splitlines()
         holder.stdin.close()
         holder.wait(timeout=10)
         server.terminate()
         out, _ = server.communicate(timeout=10)
         peers = [json.loads(line) for line in out.splitlines() if line.startswith("[")]
-        return {"peers": peers, "conntrack": [line for line in lines if line.split()[0] in ("tcp", "udp", "icmp")],
-                "timeouts": timeouts, "probes": probes}
+        return {"peers": peers, "conntrack": _ours(lines), "timeouts": timeouts, "probes": probes,
+                "after_flush": after_flush, "picked_up": _ours(picked_up)}
     finally:
         for name in ns.values():
             subprocess.run(["ip", "netns", "del", name], check=False, capture_output=True)

@@ -771,3 +771,40 @@ def test_a_df_datagram_too_big_for_the_outside_link_gets_frag_needed_quoting_the
     assert lec.nat.interfaces["eth0"].counters.drops["fragmentation-needed"] == 1
     assert lec.client.path_mtu(IPv4Address(SERVER), lec.client.interfaces["eth0"]) == 1200
     assert received == (data, (NAT_OUTSIDE, 62000))
+
+
+# --- what becomes of a packet the filtering refuses ------------------------------------------------
+
+
+@pytest.mark.parametrize(("behaviour", "outcome"), [("linux-masquerade", "refused"),
+                                                     ("port-restricted-cone", "silence")])
+def test_a_refused_packet_is_answered_by_the_router_s_stack_or_dropped_in_silence(behaviour: str,
+                                                                                   outcome: str) -> None:
+    """A datagram from a remote port no entry knows, to an outside port a mapping uses: Linux's
+    masquerade hands it to its own stack (port unreachable; unsolicited = ANSWER); a firewalled
+    NAT drops it in silence (DROP, the other presets)."""
+    lec = lecture_2_4(behaviour=behaviour)
+    got: dict[str, Any] = {}
+
+    def app() -> Process:
+        server, client = _udp_pair(lec)
+        yield client.sendto(b"query", (SERVER, 53))
+        _data, (_address, port) = yield server.recvfrom(100)  # the mapping's outside port
+        stranger = lec.server.socket("udp")
+        stranger.bind(("0.0.0.0", 99))
+        stranger.settimeout("1s")
+        yield stranger.connect((NAT_OUTSIDE, port))
+        yield stranger.send(b"hello?")
+        try:
+            yield stranger.recv(10)
+            got["outcome"] = "answered"
+        except ConnectionRefusedError:
+            got["outcome"] = "refused"
+        except TimeoutError:
+            got["outcome"] = "silence"
+
+    _run(lec.net, app(), until="3s")
+    assert got["outcome"] == outcome
+    assert lec.nat.nat.drops == {"filtered": 1}
+    assert lec.nat.nat_counters == {"filtered": 1}
+    assert lec.nat["eth1"].counters.drops.get("nat-filtered", 0) == (1 if outcome == "silence" else 0)

@@ -14,7 +14,9 @@ The experiment (:data:`STEPS`), the same one ``test_linux_nat.py`` runs through 
    identifier 4242 from each client (a clash again).  c1:6000 -> srv:53 twice, 2.5 s apart
    (the entry becomes a stream: ASSURED, 120 s).
 2. TCP c1:55001 -> srv:9000, 4 bytes echoed, held open; the same from c2:55001 (a clash),
-   then closed by c2 (FIN both ways, so the NAT's entry is in TIME_WAIT).
+   then closed by c2 (FIN both ways, so the NAT's entry is in TIME_WAIT).  A port forward
+   (``dnat to 192.168.1.10:80`` for TCP 8080): srv:40000 -> nat:8080 reaches c1:80, which sees
+   the server's own address; echoed and closed.
 3. ``conntrack -L`` on the NAT, and the defaults of its ``nf_conntrack_*timeout*`` sysctls.
 4. Unsolicited packets from the server (:data:`PROBE`) to the NAT's outside address: UDP from
    port 99 to 5353 (a port c1's mappings use) and to 7777 (unused), TCP to 55001 and 7777:
@@ -88,6 +90,25 @@ if sys.argv[1] == "hold":
     sys.stdin.read()  # until the test closes our stdin
 else:
     s.shutdown(socket.SHUT_WR); assert s.recv(10) == b""
+s.close()
+'''
+
+FORWARDED = r'''
+import json, socket
+t = socket.socket(); t.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1); t.bind(("0.0.0.0", 80)); t.listen(1)
+print("ready", flush=True)
+t.settimeout(10); c, peer = t.accept()
+while data := c.recv(100):
+    c.sendall(data)
+c.close()
+print(json.dumps(list(peer)), flush=True)
+'''
+
+FORWARD_CLIENT = r'''
+import socket
+s = socket.socket(); s.bind(("0.0.0.0", 40000)); s.settimeout(5)
+s.connect(("198.51.100.77", 8080)); s.sendall(b"ping"); assert s.recv(10) == b"ping"
+s.shutdown(socket.SHUT_WR); assert s.recv(10) == b""
 s.close()
 '''
 
@@ -177,6 +198,7 @@ def run() -> dict[str, Any]:
     """Run the experiment; returns ``peers`` (what the server saw, in order: [protocol, port,
     address, source port]), ``conntrack`` (the NAT's TCP and UDP lines), ``timeouts`` (sysctl
     name -> seconds), ``probes`` ("udp 5353" ... -> "answered", "refused" or "silence"),
+    ``forwarded_peer`` (the address c1's forwarded server saw),
     ``after_flush`` (what c1's held connection got after the flush) and ``picked_up`` (the
     table then)."""
     tag = str(os.getpid())
@@ -207,7 +229,8 @@ def run() -> dict[str, Any]:
         _run(*ex("nat", "sysctl", "-q", "-w", "net.ipv4.ip_forward=1"))
         _run(*ex("nat", "nft", "-f", "-"),
              stdin='table ip nat {\n chain post {\n  type nat hook postrouting priority srcnat;\n'
-                   '  oifname "o" masquerade\n }\n}\n')
+                   '  oifname "o" masquerade\n }\n chain pre {\n  type nat hook prerouting priority dstnat;\n'
+                   '  iifname "o" tcp dport 8080 dnat to 192.168.1.10:80\n }\n}\n')
         timeouts = {name: int(_run(*ex("nat", "cat", f"/proc/sys/net/netfilter/nf_conntrack_{name}")))
                     for name in TIMEOUT_SYSCTLS}
         server = subprocess.Popen(ex("srv", sys.executable, "-c", SERVER), stdout=subprocess.PIPE, text=True)
@@ -225,7 +248,12 @@ def run() -> dict[str, Any]:
         assert holder.stdout is not None and holder.stdin is not None
         assert holder.stdout.readline().strip() == "echoed"
         _run(*ex("c2", sys.executable, "-c", TCP_CLIENT, "close"))
-        time.sleep(0.2)  # the last ACK of c2's close through the NAT
+        inside = subprocess.Popen(ex("c1", sys.executable, "-c", FORWARDED), stdout=subprocess.PIPE, text=True)
+        assert inside.stdout is not None
+        assert inside.stdout.readline().strip() == "ready"
+        _run(*ex("srv", sys.executable, "-c", FORWARD_CLIENT))
+        forwarded_peer = json.loads(inside.communicate(timeout=10)[0])
+        time.sleep(0.2)  # the last ACKs of both closes through the NAT
         lines = _run(*ex("nat", "conntrack", "-L")).splitlines()
         probes = json.loads(_run(*ex("srv", sys.executable, "-c", PROBE)))
         probes["hairpin tcp 7777"] = _run(*ex("c1", sys.executable, "-c", HAIRPIN)).strip()
@@ -241,6 +269,7 @@ def run() -> dict[str, Any]:
         out, _ = server.communicate(timeout=10)
         peers = [json.loads(line) for line in out.splitlines() if line.startswith("[")]
         return {"peers": peers, "conntrack": _ours(lines), "timeouts": timeouts, "probes": probes,
+                "forwarded_peer": forwarded_peer,
                 "after_flush": after_flush, "picked_up": _ours(picked_up)}
     finally:
         for name in ns.values():

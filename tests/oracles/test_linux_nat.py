@@ -20,7 +20,7 @@ from typing import Any
 
 import pytest
 
-from netsim.proto.nat import NatBehaviour
+from netsim.proto.nat import TCP, NatBehaviour, PortForward
 from netsim.sim.network import Network
 from netsim.units import MS, S
 from netsim.wire.icmpv4 import ICMPv4Echo
@@ -67,7 +67,8 @@ def _netsim(seed: int = 0) -> dict[str, Any]:
     server.add_interface("eth0")
     server.add_address("eth0", f"{SERVER}/24")
     net.connect(nat["eth1"], server["eth0"])
-    nat.enable_nat(inside="eth0", outside="eth1", behaviour="linux-masquerade")
+    nat.enable_nat(inside="eth0", outside="eth1", behaviour="linux-masquerade",
+                   forwards=[PortForward(TCP, None, 8080, "192.168.1.10", 80)])
     peers: list[list[Any]] = []
 
     def udp_echo(port: int) -> Process:
@@ -158,6 +159,24 @@ def _netsim(seed: int = 0) -> dict[str, Any]:
             yield net.env.timeout(2500 * MS)
         sock.close()
 
+    def forwarded() -> Process:
+        """A server on c1:80 behind the port forward, and srv:40000 connecting to nat:8080."""
+        listener = clients[0].socket("tcp")
+        listener.bind(("0.0.0.0", 80))
+        listener.listen(1)
+        sock = server.socket("tcp")
+        sock.bind(("0.0.0.0", 40000))
+        yield sock.connect((OUTSIDE, 8080))
+        conn, peer = yield listener.accept()
+        net.process(serve(conn))
+        yield sock.sendall(b"ping")
+        assert (yield sock.recv(10)) == b"ping"
+        sock.shutdown(_socket.SHUT_WR)
+        assert (yield sock.recv(10)) == b""
+        sock.close()
+        listener.close()
+        return list(peer)
+
     def experiment() -> Process:
         yield from udp_client(clients[0], 53)
         yield from udp_client(clients[1], 53)
@@ -167,6 +186,7 @@ def _netsim(seed: int = 0) -> dict[str, Any]:
         yield from stream()
         held = yield from tcp_client(clients[0], True)
         yield from tcp_client(clients[1], False)
+        forwarded_peer = yield from forwarded()
         yield net.env.timeout(200 * MS)
         lines = nat.conntrack()
         probes = yield from probe()
@@ -183,7 +203,7 @@ def _netsim(seed: int = 0) -> dict[str, Any]:
         yield net.env.timeout(200 * MS)
         picked_up = nat.conntrack()
         held.close()
-        return lines, probes, after_flush, picked_up
+        return lines, probes, after_flush, picked_up, forwarded_peer
 
     for port in (53, 54):
         net.process(udp_echo(port))
@@ -191,8 +211,9 @@ def _netsim(seed: int = 0) -> dict[str, Any]:
     done = net.process(experiment())
     net.run(20 * S)
     assert done.triggered, "the netsim experiment did not finish"
-    lines, probes, after_flush, picked_up = done.value
-    return {"peers": peers, "conntrack": lines, "probes": probes, "after_flush": after_flush, "picked_up": picked_up}
+    lines, probes, after_flush, picked_up, forwarded_peer = done.value
+    return {"peers": peers, "conntrack": lines, "probes": probes, "after_flush": after_flush, "picked_up": picked_up,
+            "forwarded_peer": forwarded_peer}
 
 
 #: every timeout a line's "seconds left" can be a little under, ascending
@@ -231,6 +252,11 @@ def test_each_server_socket_sees_what_linux_s_masquerade_shows_it(linux: dict[st
         assert ports[6] != 55001 and 1024 <= ports[6] <= 65535
 
 
+def test_a_port_forward_reaches_the_inside_server_which_sees_the_real_client(linux: dict[str, Any],
+                                                                             mine: dict[str, Any]) -> None:
+    assert linux["forwarded_peer"] == mine["forwarded_peer"] == [SERVER, 40000]
+
+
 def test_conntrack_lists_the_same_entries_states_and_flags(linux: dict[str, Any], mine: dict[str, Any]) -> None:
     theirs = _normalised(linux["conntrack"], _clash_ports(linux["peers"]))
     ours = _normalised(mine["conntrack"], _clash_ports(mine["peers"]))
@@ -238,6 +264,8 @@ def test_conntrack_lists_the_same_entries_states_and_flags(linux: dict[str, Any]
     assert any("ESTABLISHED" in line and "[ASSURED]" in line for line in ours)
     assert any("TIME_WAIT" in line for line in ours)
     assert any(line.startswith("udp 17 120 ") and "[ASSURED]" in line for line in ours)  # the stream
+    # a DNAT entry: the original direction is the outside client's first packet
+    assert any(f"src={SERVER} dst={OUTSIDE} sport=40000 dport=8080 src=192.168.1.10" in line for line in ours)
     assert sum("id=P" in line for line in ours) == 1  # two pingers with one identifier: one moved
 
 

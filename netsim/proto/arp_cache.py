@@ -237,6 +237,15 @@ class NeighborCache(Generic[P]):
 
     # --- sending ----------------------------------------------------------------------------
 
+    def use(self, ip: IPv4Address | IPv6Address, now: int) -> MACAddress | None:
+        """The MAC a packet for next hop ``ip`` goes to now, counted as use, when it is known;
+        None when :meth:`resolve` must decide.  The per-packet path: no Resolution is built."""
+        entry = self._valid(ip, now)
+        if entry is None:
+            return None
+        entry.used_at = now
+        return entry.mac
+
     def resolve(self, ip: IPv4Address | IPv6Address, packet: P, now: int) -> Resolution[P]:
         """Where to send ``packet`` for next hop ``ip``: a MAC now, or wait for resolution."""
         entry = self._valid(ip, now)

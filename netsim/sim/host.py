@@ -657,9 +657,14 @@ class Host(Node):
             self._transmit_ip(out, _multicast_mac(next_hop), data)  # no ARP for groups (RFC 1112 §6.4)
             return
         cache = self.neighbors[out.name]
-        result = cache.resolve(next_hop, data, int(self.network.env.now))
-        if result.mac is not None:
+        now = int(self.network.env.now)
+        mac = cache.use(next_hop, now)
+        if mac is not None:
             # (a known neighbour changes no resolution in progress: no timer to arm)
+            out.transmit(b"".join((mac.packed, out.mac.packed, _ETHERTYPE_IPV4, data)), decoded)
+            return
+        result = cache.resolve(next_hop, data, now)
+        if result.mac is not None:
             out.transmit(b"".join((result.mac.packed, out.mac.packed, _ETHERTYPE_IPV4, data)), decoded)
             return
         if result.dropped is not None:

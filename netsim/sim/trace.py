@@ -49,12 +49,15 @@ class Trace:
         self.records: list[TraceRecord] = []
         self._hash = hashlib.sha256()
         self.count = 0
+        self._labels: dict[tuple[str, str], bytes] = {}
 
     def frame(self, now: int, kind: str, where: str, data: bytes, /, **fields: Any) -> None:
         """A frame event: hashed as its bytes, not as text, because it happens millions of times."""
-        extra = json.dumps(fields, sort_keys=True, default=str) if fields else ""
-        self._hash.update(b"%d\x00%s\x00%s\x00%s\x00%d\x00" % (now, kind.encode(), where.encode(), extra.encode(),
-                                                            len(data)))
+        label = self._labels.get((kind, where))
+        if label is None:  # "\0kind\0where\0", encoded once per interface and direction
+            label = self._labels[kind, where] = b"\x00%s\x00%s\x00" % (kind.encode(), where.encode())
+        extra = json.dumps(fields, sort_keys=True, default=str).encode() if fields else b""
+        self._hash.update(b"%d%s%s\x00%d\x00" % (now, label, extra, len(data)))
         self._hash.update(data)
         self.count += 1
         if self.keep:

@@ -109,6 +109,17 @@ def test_resolve_stale_entry_in_use_is_kept() -> None:
     assert cache.expire(250 * S) == [IP]
 
 
+def test_use_is_resolve_for_a_known_neighbour_and_counts_as_use() -> None:
+    cache = _cache()
+    assert cache.use(IP, 0) is None  # unknown: resolve() must start a resolution
+    assert IP not in cache  # ... and use() started none
+    cache.fill(IP, MAC, 0)
+    for t in range(10, 200, 10):
+        assert cache.use(IP, t * S) == MAC
+    assert cache.expire(200 * S) == []  # kept by the use, as with resolve()
+    assert cache.use(IP, 260 * S) is None  # collected 60 s after the last use
+
+
 def test_confirm_makes_stale_entry_reachable_again() -> None:
     cache = _cache()
     cache.fill(IP, MAC, 0)

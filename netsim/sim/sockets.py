@@ -28,7 +28,8 @@ from netsim.wire.udp import UDPDatagram
 if TYPE_CHECKING:
     from netsim.sim.host import Host
 
-Address = tuple[str, int]
+#: a socket address: (host, port), or (host, port, flowinfo, scope_id) for AF_INET6 as Python writes it
+Address = tuple[str, int] | tuple[str, int, int, int]
 UDP_MAX_PAYLOAD = 65535 - 20 - 8  # RFC 768 over IPv4: 65507
 _IP_RECVERR = getattr(_socket, "IP_RECVERR", 11)  # Linux's value
 # IP_MTU_DISCOVER (ip(7)): DONT never sets DF; WANT sets it when the datagram fits the path MTU and
@@ -109,7 +110,7 @@ def parse_address6(host: Host, address: Any, call: str) -> tuple[Any, int, str |
     return ip, port, scope
 
 
-def socket_name(host: Host, family: int, ip: Any, port: int, own: Any = None) -> Any:
+def socket_name(host: Host, family: int, ip: Any, port: int, own: Any = None) -> Address:
     """A socket address as a socket of ``family`` writes it: ``(host, port)`` for AF_INET;
     ``(host, port, flowinfo, scope_id)`` for AF_INET6, an IPv4 peer of a dual-stack socket as
     ``::ffff:a.b.c.d``, a link-local one with its interface's index as scope id."""
@@ -319,14 +320,14 @@ class Socket:
 
     def getsockname(self) -> Address:
         ip = self.local_ip or (getattr(self, "connected_source", None) if self.remote else None)
-        return socket_name(self.host, self.family, ip, self.local_port or 0)  # type: ignore[no-any-return]
+        return socket_name(self.host, self.family, ip, self.local_port or 0)
 
     def getpeername(self) -> Address:
         if self.remote is None:
             self._raise("getpeername", errno.ENOTCONN)
         assert self.remote is not None
         own = self.local_ip or getattr(self, "connected_source", None)
-        return socket_name(self.host, self.family, self.remote[0], self.remote[1], own)  # type: ignore[no-any-return]
+        return socket_name(self.host, self.family, self.remote[0], self.remote[1], own)
 
     def send(self, data: bytes) -> simpy.Event:
         if self.remote is None:

@@ -801,18 +801,18 @@ class TCPSocket:
         self.service()
         return event
 
-    def _name(self, ip: Any, port: int) -> Any:
+    def _name(self, ip: Any, port: int) -> Address:
         """A socket address as this socket's family writes it (see :func:`socket_name`)."""
         return socket_name(self.host, self.family, ip, port, self.local_ip)
 
     def getsockname(self) -> Address:
-        return self._name(self.local_ip, self.local_port or 0)  # type: ignore[no-any-return]
+        return self._name(self.local_ip, self.local_port or 0)
 
     def getpeername(self) -> Address:
         if self.remote is None or self.conn is None or self.conn.state in (S.SYN_SENT, S.CLOSED):
             self._raise("getpeername", errno.ENOTCONN)
         assert self.remote is not None
-        return self._name(self.remote[0], self.remote[1])  # type: ignore[no-any-return]
+        return self._name(self.remote[0], self.remote[1])
 
     def _expire_later(self, event: simpy.Event, waiters: deque[Any], call: str) -> None:
         if self.timeout is None:

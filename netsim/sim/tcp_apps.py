@@ -15,6 +15,7 @@ import attrs
 
 if TYPE_CHECKING:
     from netsim.sim.host import Host
+    from netsim.sim.sockets import Address
     from netsim.sim.tcp import TCPSocket
 
 Process = Generator[Any, Any, Any]
@@ -49,7 +50,7 @@ class ServerStats:
     """What an echo server or sink saw, connection by connection."""
 
     accepted: int = 0
-    peers: list[tuple[str, int]] = attrs.field(factory=list)
+    peers: list[Address] = attrs.field(factory=list)
     bytes_received: int = 0
     bytes_sent: int = 0
     messages: int = 0
@@ -113,8 +114,8 @@ class ClientResult:
     """What a TCP client saw: its own 5-tuple (getsockname/getpeername), bytes, the echo check,
     the errno if a call failed, and when it connected and finished."""
 
-    local: tuple[str, int] | None
-    peer: tuple[str, int] | None
+    local: Address | None
+    peer: Address | None
     sent: int
     received: int
     echo_ok: bool | None

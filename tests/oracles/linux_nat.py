@@ -12,7 +12,9 @@ The experiment (:data:`STEPS`), the same one ``test_linux_nat.py`` runs through 
 1. UDP c1:5353 -> srv:53, echoed; the same from c2:5353 (a clash: the reply tuple is taken);
    then c1:5353 -> srv:54 (a new remote: the port can be kept again).  An echo request with
    identifier 4242 from each client (a clash again).  c1:6000 -> srv:53 twice, 2.5 s apart
-   (the entry becomes a stream: ASSURED, 120 s).
+   (the entry becomes a stream: ASSURED, 120 s).  c1:7000 -> srv:7, a closed port: the
+   server's port unreachable comes back through the NAT (RFC 5508), and the entry stays
+   UNREPLIED.
 2. TCP c1:55001 -> srv:9000, 4 bytes echoed, held open; the same from c2:55001 (a clash),
    then closed by c2 (FIN both ways, so the NAT's entry is in TIME_WAIT).  A port forward
    (``dnat to 192.168.1.10:80`` for TCP 8080): srv:40000 -> nat:8080 reaches c1:80, which sees
@@ -127,6 +129,18 @@ for _ in range(2):
     time.sleep(2.5)  # past nf_conntrack's 2 s: the second exchange makes the entry a stream
 '''
 
+CLOSED_PORT = r'''
+import socket
+u = socket.socket(socket.AF_INET, socket.SOCK_DGRAM); u.bind(("0.0.0.0", 7000)); u.settimeout(2)
+u.connect(("198.51.100.10", 7)); u.send(b"anyone?")
+try:
+    u.recv(10); print("answered")
+except ConnectionRefusedError:
+    print("refused")  # the server's port unreachable, translated back (RFC 5508)
+except socket.timeout:
+    print("silence")
+'''
+
 HAIRPIN = r'''
 import socket
 t = socket.socket(); t.settimeout(1)
@@ -198,7 +212,8 @@ def run() -> dict[str, Any]:
     """Run the experiment; returns ``peers`` (what the server saw, in order: [protocol, port,
     address, source port]), ``conntrack`` (the NAT's TCP and UDP lines), ``timeouts`` (sysctl
     name -> seconds), ``probes`` ("udp 5353" ... -> "answered", "refused" or "silence"),
-    ``forwarded_peer`` (the address c1's forwarded server saw),
+    ``forwarded_peer`` (the address c1's forwarded server saw), ``closed_port`` (what c1's
+    datagram to a closed port got),
     ``after_flush`` (what c1's held connection got after the flush) and ``picked_up`` (the
     table then)."""
     tag = str(os.getpid())
@@ -243,6 +258,7 @@ def run() -> dict[str, Any]:
             _run(*ex(client, "sysctl", "-q", "-w", "net.ipv4.ping_group_range=0 2147483647"))
             _run(*ex(client, sys.executable, "-c", PING))
         _run(*ex("c1", sys.executable, "-c", STREAM))
+        closed_port = _run(*ex("c1", sys.executable, "-c", CLOSED_PORT)).strip()
         holder = subprocess.Popen(ex("c1", sys.executable, "-c", TCP_CLIENT, "hold"), stdin=subprocess.PIPE,
                                   stdout=subprocess.PIPE, text=True)
         assert holder.stdout is not None and holder.stdin is not None
@@ -269,7 +285,7 @@ def run() -> dict[str, Any]:
         out, _ = server.communicate(timeout=10)
         peers = [json.loads(line) for line in out.splitlines() if line.startswith("[")]
         return {"peers": peers, "conntrack": _ours(lines), "timeouts": timeouts, "probes": probes,
-                "forwarded_peer": forwarded_peer,
+                "forwarded_peer": forwarded_peer, "closed_port": closed_port,
                 "after_flush": after_flush, "picked_up": _ours(picked_up)}
     finally:
         for name in ns.values():

@@ -184,6 +184,13 @@ def _netsim(seed: int = 0) -> dict[str, Any]:
         yield from ping(clients[0])
         yield from ping(clients[1])
         yield from stream()
+        closed = clients[0].socket("udp")
+        closed.bind(("0.0.0.0", 7000))
+        closed.settimeout("2s")
+        yield closed.connect((SERVER, 7))
+        yield closed.send(b"anyone?")
+        closed_port = yield from outcome(closed.recv(10), "answered")
+        closed.close()
         held = yield from tcp_client(clients[0], True)
         yield from tcp_client(clients[1], False)
         forwarded_peer = yield from forwarded()
@@ -203,7 +210,7 @@ def _netsim(seed: int = 0) -> dict[str, Any]:
         yield net.env.timeout(200 * MS)
         picked_up = nat.conntrack()
         held.close()
-        return lines, probes, after_flush, picked_up, forwarded_peer
+        return lines, probes, after_flush, picked_up, forwarded_peer, closed_port
 
     for port in (53, 54):
         net.process(udp_echo(port))
@@ -211,9 +218,9 @@ def _netsim(seed: int = 0) -> dict[str, Any]:
     done = net.process(experiment())
     net.run(20 * S)
     assert done.triggered, "the netsim experiment did not finish"
-    lines, probes, after_flush, picked_up, forwarded_peer = done.value
+    lines, probes, after_flush, picked_up, forwarded_peer, closed_port = done.value
     return {"peers": peers, "conntrack": lines, "probes": probes, "after_flush": after_flush, "picked_up": picked_up,
-            "forwarded_peer": forwarded_peer}
+            "forwarded_peer": forwarded_peer, "closed_port": closed_port}
 
 
 #: every timeout a line's "seconds left" can be a little under, ascending
@@ -257,6 +264,12 @@ def test_a_port_forward_reaches_the_inside_server_which_sees_the_real_client(lin
     assert linux["forwarded_peer"] == mine["forwarded_peer"] == [SERVER, 40000]
 
 
+def test_a_port_unreachable_comes_back_through_the_nat(linux: dict[str, Any], mine: dict[str, Any]) -> None:
+    """RFC 5508 §4.2: the server's ICMP error, quoting the translated datagram, is translated
+    back to c1, whose connected socket reads ECONNREFUSED; the entry stays [UNREPLIED]."""
+    assert linux["closed_port"] == mine["closed_port"] == "refused"
+
+
 def test_conntrack_lists_the_same_entries_states_and_flags(linux: dict[str, Any], mine: dict[str, Any]) -> None:
     theirs = _normalised(linux["conntrack"], _clash_ports(linux["peers"]))
     ours = _normalised(mine["conntrack"], _clash_ports(mine["peers"]))
@@ -264,6 +277,7 @@ def test_conntrack_lists_the_same_entries_states_and_flags(linux: dict[str, Any]
     assert any("ESTABLISHED" in line and "[ASSURED]" in line for line in ours)
     assert any("TIME_WAIT" in line for line in ours)
     assert any(line.startswith("udp 17 120 ") and "[ASSURED]" in line for line in ours)  # the stream
+    assert any("dport=7 " in line and "[UNREPLIED]" in line for line in ours)  # the closed port
     # a DNAT entry: the original direction is the outside client's first packet
     assert any(f"src={SERVER} dst={OUTSIDE} sport=40000 dport=8080 src=192.168.1.10" in line for line in ours)
     assert sum("id=P" in line for line in ours) == 1  # two pingers with one identifier: one moved

@@ -661,20 +661,17 @@ class Host(Node):
         mac = cache.use(next_hop, now)
         if mac is not None:
             # (a known neighbour changes no resolution in progress: no timer to arm)
-            out.transmit(b"".join((mac.packed, out.mac.packed, _ETHERTYPE_IPV4, data)), decoded)
+            self._transmit_ip(out, mac.packed, data, decoded)
             return
-        result = cache.resolve(next_hop, data, now)
-        if result.mac is not None:
-            out.transmit(b"".join((result.mac.packed, out.mac.packed, _ETHERTYPE_IPV4, data)), decoded)
-            return
+        result = cache.resolve(next_hop, data, now)  # queued until ARP answers (use() found no MAC)
         if result.dropped is not None:
             out.drop("arp-queue-full", len(result.dropped))
         if result.request:
             self._arp_request(out, next_hop)
         self._arm(cache.next_deadline())
 
-    def _transmit_ip(self, out: Interface, mac: bytes, data: bytes) -> None:
-        out.transmit(b"".join((mac, out.mac.packed, _ETHERTYPE_IPV4, data)))
+    def _transmit_ip(self, out: Interface, mac: bytes, data: bytes, decoded: IPv4Packet | None = None) -> None:
+        out.transmit(b"".join((mac, out.mac.packed, _ETHERTYPE_IPV4, data)), decoded)
 
     def _arp_request(self, out: Interface, target: IPv4Address) -> None:
         source = next((a.ip for a in out.ipv4 if target in a.network), out.ipv4[0].ip if out.ipv4 else ANY)

@@ -6,8 +6,10 @@
 - from an inside interface towards the outside (or towards one of our outside addresses: a
   hairpin), the source is rewritten to the outside endpoint;
 - arriving at an outside address, the destination is rewritten to the inside endpoint, or the
-  packet is refused ("filtered") or, when no mapping or forward knows it, handed to the router's
-  own stack (which answers as Linux does: RST, port unreachable, echo reply);
+  packet is refused ("filtered": dropped, or answered by the router's own stack as Linux's
+  masquerade does, per ``NatBehaviour.unsolicited``) or, when no mapping or forward knows it,
+  handed to the router's own stack (which answers as Linux does: RST, port unreachable, echo
+  reply);
 - ICMP errors about a translated flow are translated too, the datagram they quote included
   (RFC 5508 §4.2); ICMP echo identifiers are translated like ports (RFC 5508 §3.1).
 
@@ -23,7 +25,7 @@ import struct
 from ipaddress import IPv4Address, IPv4Network
 from typing import TYPE_CHECKING, Any
 
-from netsim.proto.nat.behaviour import NatBehaviour, Unsolicited
+from netsim.proto.nat.behaviour import NatBehaviour
 from netsim.proto.nat.flow import ICMP, TCP, UDP, Direction, Drop, FlowTuple, PortForward, make_flow
 from netsim.proto.nat.table import NatEntry, NatTable
 from netsim.proto.routing import Route
@@ -45,16 +47,12 @@ def _flow_of(packet: IPv4Packet, payload: bytes) -> FlowTuple | None:
     if protocol in (UDP, TCP):
         if len(payload) < (8 if protocol == UDP else 20):
             return None
-        # make_flow, inlined: the router builds one per packet
-        return _new_tuple(FlowTuple, (protocol, packet.src, (payload[0] << 8) | payload[1], packet.dst,
-                                      (payload[2] << 8) | payload[3]))
+        return make_flow(protocol, packet.src, (payload[0] << 8) | payload[1], packet.dst,
+                         (payload[2] << 8) | payload[3])
     if protocol == ICMP and len(payload) >= 8 and payload[0] in (0, 8):
         identifier = (payload[4] << 8) | payload[5]
         return make_flow(ICMP, packet.src, identifier, packet.dst, identifier)
     return None
-
-
-_new_tuple = tuple.__new__
 
 
 def _tcp_flags(packet: IPv4Packet, payload: bytes) -> int:
@@ -207,6 +205,16 @@ class NatRouter(Router):
         self._arm(self.reassembler.next_deadline())
         return whole
 
+    def _refused(self, drop: Drop, whole: IPv4Packet, iface: Interface, payload_size: int) -> None:
+        """The table refused ``whole``: counted (unless nothing knew it: "no mapping"), then
+        either handed untranslated to the router's own stack, or dropped."""
+        if drop.to_host:
+            if drop.reason != "no mapping":
+                self.nat_counters[drop.reason] = self.nat_counters.get(drop.reason, 0) + 1
+            super().ip_input(whole, iface)
+        else:
+            self._count(iface, drop.reason, payload_size + whole.header_len)
+
     def _count(self, iface: Interface, reason: str, size: int) -> None:
         iface.drop(f"nat-{reason.replace(' ', '-')}", size)
         self.nat_counters[reason] = self.nat_counters.get(reason, 0) + 1
@@ -245,11 +253,7 @@ class NatRouter(Router):
                 return
             found = found.translated
         if isinstance(found, Drop):
-            if hairpin and (found.reason == "no mapping" or (
-                    found.reason == "hairpin disabled" and nat.behaviour.unsolicited is Unsolicited.ANSWER)):
-                super().ip_input(whole, iface)  # a service of the router itself, or its answer
-                return
-            self._count(iface, found.reason, len(payload) + whole.header_len)
+            self._refused(found, whole, iface, len(payload))  # (to_host: a service of the router itself)
             return
         translated = rewrite(whole, payload, found, whole.ttl - 1) if found != flow else whole.forwarded()
         # the route looked up above still holds unless a hairpin rewrote the destination
@@ -271,13 +275,7 @@ class NatRouter(Router):
             return
         found = nat.inbound_entry(flow, self.network.now, tcp_flags=_tcp_flags(whole, payload))
         if isinstance(found, Drop):
-            if found.reason == "filtered" and nat.behaviour.unsolicited is Unsolicited.ANSWER:
-                self.nat_counters["filtered"] = self.nat_counters.get("filtered", 0) + 1
-                super().ip_input(whole, iface)  # refused, so for the router's own stack, which answers
-            elif found.reason == "no mapping":
-                super().ip_input(whole, iface)  # the router's own stack answers: RST, port unreachable
-            else:
-                self._count(iface, found.reason, len(payload) + whole.header_len)
+            self._refused(found, whole, iface, len(payload))  # (to_host: its RST, port unreachable)
             return
         if whole.ttl <= 1:
             self._ttl_exceeded(whole, iface)

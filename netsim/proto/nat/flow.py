@@ -70,9 +70,16 @@ def icmp_echo(src: str | IPv4Address, dst: str | IPv4Address, identifier: int) -
 
 @attrs.frozen
 class Drop:
-    """The table refuses a packet; ``reason`` is also the key counted in ``NatTable.drops``."""
+    """The table refuses a packet; ``reason`` is also the key counted in ``NatTable.drops``.
+
+    ``to_host``: the packet, untranslated, is for the NAT's own stack (which answers it as any
+    host does): always when no entry or forward knows it ("no mapping"), and for a refusal the
+    behaviour answers (:attr:`~netsim.proto.nat.behaviour.Unsolicited.ANSWER`).  Not part of
+    equality: a drop is its reason.
+    """
 
     reason: str
+    to_host: bool = attrs.field(default=False, eq=False)
 
 
 class Direction(enum.Enum):

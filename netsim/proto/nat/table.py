@@ -28,7 +28,7 @@ from ipaddress import IPv4Address, IPv4Network
 
 import attrs
 
-from netsim.proto.nat.behaviour import Filtering, Mapping, NatBehaviour, Pooling, PortAssignment
+from netsim.proto.nat.behaviour import Filtering, Mapping, NatBehaviour, Pooling, PortAssignment, Unsolicited
 from netsim.proto.nat.conntrack import IGNORE, CtDir, TcpCtState, can_open, tcp_next, tcp_timeouts
 from netsim.proto.nat.flow import (
     ICMP,
@@ -53,6 +53,8 @@ UDP_STREAM_AFTER = 2 * S
 ICMP_ID_RANGE = (0, 65535)
 
 _ALL_PARITIES = 2  # the `_used` counter class when port parity is off
+#: refusals of a packet nobody asked for, which Unsolicited.ANSWER hands to the NAT's own stack
+_UNSOLICITED = ("filtered", "hairpin disabled")
 
 Endpoint = tuple[int, IPv4Address, int]  # (protocol, address, port)
 
@@ -254,7 +256,9 @@ class NatTable:
         self.drops[reason] = self.drops.get(reason, 0) + 1
         value = self._drop_values.get(reason)
         if value is None:
-            value = self._drop_values[reason] = Drop(reason)
+            to_host = reason == "no mapping" or (
+                reason in _UNSOLICITED and self.behaviour.unsolicited is Unsolicited.ANSWER)
+            value = self._drop_values[reason] = Drop(reason, to_host)
         return value
 
     def _is_exempt(self, addr: IPv4Address) -> bool:
@@ -270,7 +274,7 @@ class NatTable:
         are both translated, the source to our outside endpoint (REQ-9a).
         """
         found = self.outbound_entry(flow, now, tcp_flags=tcp_flags)
-        return found.translated if type(found) is NatEntry else found  # type: ignore[return-value]
+        return found.translated if isinstance(found, NatEntry) else found
 
     def outbound_entry(self, flow: FlowTuple, now: int, *, tcp_flags: int = 0) -> NatEntry | FlowTuple | Drop:
         """:meth:`outbound`, answering with the flow's entry itself when the packet belongs to
@@ -292,7 +296,7 @@ class NatTable:
         """A packet arriving at an outside address: its tuple with the destination made the
         inside endpoint, or a Drop when no entry, port forward or filtering rule lets it in."""
         found = self.inbound_entry(flow, now, tcp_flags=tcp_flags)
-        return found.original.reply() if type(found) is NatEntry else found  # type: ignore[return-value]
+        return found.original.reply() if isinstance(found, NatEntry) else found
 
     def inbound_entry(self, flow: FlowTuple, now: int, *, tcp_flags: int = 0) -> NatEntry | FlowTuple | Drop:
         """:meth:`inbound`, answering with the entry (``original.reply()`` is the translated

@@ -19,6 +19,7 @@ from netsim.proto.nat import (
     PortAssignment,
     PortForward,
     TcpCtState,
+    Unsolicited,
     flow,
     icmp_echo,
 )
@@ -427,3 +428,20 @@ def test_find_links_every_observers_view() -> None:
     assert entry.inside == (IPv4Address(A), 5000) and entry.remote == (IPv4Address(Y), 53)
     assert entry.outside == (out.src, out.sport)
     assert t.find(udp(B, 1, Y, 1)) is None
+
+
+def test_a_refusal_is_for_the_nat_s_own_stack_only_when_the_behaviour_answers_it() -> None:
+    """Drop.to_host: "no mapping" always; "filtered" and "hairpin disabled" under
+    Unsolicited.ANSWER (linux-masquerade) only; equality stays by reason."""
+    for preset, answers in (("linux-masquerade", True), ("port-restricted-cone", False)):
+        t = table(preset, hairpinning=False)
+        assert t.behaviour.unsolicited is (Unsolicited.ANSWER if answers else Unsolicited.DROP)
+        out = ok(t.outbound(udp(A, 5000, Y, 53), 0))
+        stranger = t.inbound(udp(Y, 99, str(out.src), out.sport), 1)
+        nobody = t.inbound(udp(Y, 99, str(out.src), 7777), 1)
+        hairpin = t.outbound(udp(B, 6000, OUT, 5000), 1)
+        assert isinstance(stranger, Drop) and isinstance(nobody, Drop) and isinstance(hairpin, Drop)
+        assert (stranger.reason, stranger.to_host) == ("filtered", answers)
+        assert (hairpin.reason, hairpin.to_host) == ("hairpin disabled", answers)
+        assert (nobody.reason, nobody.to_host) == ("no mapping", True)
+        assert stranger == Drop("filtered")

@@ -14,12 +14,13 @@ exist — they outlive the connection by the conntrack timeouts (TIME_WAIT: 120 
 
 from __future__ import annotations
 
-from ipaddress import IPv4Address
+from ipaddress import IPv4Address, IPv6Address, IPv6Network
 from typing import Any
 
 import attrs
 
 from netsim.proto.nat.flow import ICMP, PROTOCOL_NAMES, TCP, UDP, FlowTuple
+from netsim.proto.routing import Route
 
 
 @attrs.frozen
@@ -100,9 +101,18 @@ class ConnectionView:
         return "\n".join(lines)
 
 
-def _neighbour(out: Any, address: IPv4Address) -> tuple[Any, Any] | None:
+def _route(node: Any, dst: Any) -> Any:
+    """The route ``node`` takes towards ``dst``: a "local" one for its own address (IPv4 or IPv6)."""
+    if dst.version == 6:
+        if node.ip6 is not None and dst in node.ip6.local:
+            return Route(prefix=IPv6Network(f"{dst}/128"), interface="lo", source=dst, kind="local")
+        return node.routes.lookup(dst)
+    return node.route_to(dst)
+
+
+def _neighbour(out: Any, address: IPv4Address | IPv6Address) -> tuple[Any, Any] | None:
     """The node and interface that have ``address`` on ``out``'s link, looking through switches
-    (a broadcast domain), as ARP would find it.  Searching the whole network instead would pick
+    (a broadcast domain), as ARP (or NDP) would find it.  Searching the whole network instead would pick
     the wrong node when two private networks use the same addresses (two home NATs both on
     192.168.1.0/24)."""
     from netsim.sim.switch import Switch
@@ -121,7 +131,7 @@ def _neighbour(out: Any, address: IPv4Address) -> tuple[Any, Any] | None:
         if isinstance(node, Switch):
             ports = node.interfaces
             pending.extend(ports[name] for name in sorted(ports) if ports[name] is not peer)
-        elif any(a.ip == address for a in peer.ipv4):
+        elif any(a.ip == address for a in peer.addresses):
             return node, peer
     return None
 
@@ -149,14 +159,11 @@ def flow_view(network: Any, start: Any, flow: FlowTuple, *, first: str | None = 
 
     observations = [Observation(first or f"{start.name} (sender)", start.name, flow.src, flow.sport, flow.dst,
                                 flow.dport, flow.protocol)]
-    if flow.src.version != 4:
-        return ConnectionView(tuple(observations), (), False, "views follow IPv4 paths only (IPv6: the ends' "
-                                                              "socket names say it all, no NAT translates IPv6)")
     links: list[NatLink] = []
     node = start
     current = flow
     for _hop in range(64):
-        route = node.route_to(current.dst)
+        route = _route(node, current.dst)
         if route is None:
             return ConnectionView(tuple(observations), tuple(links), False,
                                   f"{node.name} has no route to {current.dst}")
@@ -173,7 +180,7 @@ def flow_view(network: Any, start: Any, flow: FlowTuple, *, first: str | None = 
                                   f"nobody on {out.full_name}'s link has {hop}")
         node, iface = owner
         observations.append(_seen(f"{node.name}:{iface.name} in", node.name, current))
-        if isinstance(node, NatRouter) and node.nat is not None:
+        if isinstance(node, NatRouter) and node.nat is not None and current.dst.version == 4:  # (no NAT66)
             entry = node.nat.find(current)
             if entry is not None:
                 if entry.original == current:

@@ -127,8 +127,13 @@ def _non_negative(_inst: Any, attribute: Any, value: Any) -> None:
 
 @attrs.define
 class ICMPRateLimiter:
-    """Linux's limits on outgoing ICMPv4 errors: the ratemask, the host-wide bucket, and a
-    bucket per destination.  Counters mirror ``nstat``'s IcmpOutRateLimitGlobal/Host."""
+    """Linux's limits on outgoing ICMP errors: the ratemask, the host-wide bucket, and a
+    bucket per destination.  Counters mirror ``nstat``'s IcmpOutRateLimitGlobal/Host.
+
+    ICMPv6 errors share the host-wide bucket (Linux's ``icmp_global_allow`` serves both) and
+    have their own mask: ``net.ipv6.icmp.ratemask`` limits every error type but Packet Too Big
+    ("do not limit pmtu discovery, it would break it", ``icmpv6_xrlim_allow``), never an
+    informational message (types 128-255)."""
 
     msgs_per_sec: int = attrs.field(default=DEFAULT_ICMP_MSGS_PER_SEC, validator=_non_negative)
     msgs_burst: int = attrs.field(default=DEFAULT_ICMP_MSGS_BURST, validator=_non_negative)
@@ -140,8 +145,11 @@ class ICMPRateLimiter:
     _global: TokenBucket | None = attrs.field(init=False, default=None)
     _peers: dict[IPv4Address | IPv6Address, TokenBucket] = attrs.field(init=False, factory=dict)
 
-    def is_limited(self, icmp_type: int, code: int) -> bool:
-        """``icmpv4_mask_allow`` inverted: whether this type and code are rate limited at all."""
+    def is_limited(self, icmp_type: int, code: int, *, icmpv6: bool = False) -> bool:
+        """``icmpv4_mask_allow`` (or ``icmpv6_mask_allow``) inverted: whether this type and code
+        are rate limited at all."""
+        if icmpv6:
+            return icmp_type < 128 and icmp_type != 2
         if icmp_type > 18 or (icmp_type == 3 and code == 4):
             return False
         return bool(self.ratemask >> icmp_type & 1)
@@ -149,8 +157,9 @@ class ICMPRateLimiter:
     def allow(
         self, dst: IPv4Address | IPv6Address, icmp_type: int, code: int, now: int, *, loopback: bool = False
     ) -> bool:
-        """Whether an ICMP message of ``icmp_type``/``code`` to ``dst`` may be sent at ``now``."""
-        if not self.is_limited(icmp_type, code):
+        """Whether an ICMP message of ``icmp_type``/``code`` to ``dst`` may be sent at ``now``
+        (an ICMPv6 one when ``dst`` is an IPv6 address)."""
+        if not self.is_limited(icmp_type, code, icmpv6=dst.version == 6):
             return True
         # a full bucket stays full, so making it on first use is the same as at boot
         bucket = self._global

@@ -16,6 +16,7 @@ import attrs
 
 from netsim.units import MS, parse_duration
 from netsim.wire.icmpv4 import ICMPv4Echo, ICMPv4Message
+from netsim.wire.icmpv6 import ICMPv6Echo, ICMPv6Message
 
 if TYPE_CHECKING:
     from netsim.sim.host import Host
@@ -72,13 +73,37 @@ _ICMP_TEXT = {
     (3, 2): "Destination Protocol Unreachable", (3, 3): "Destination Port Unreachable",
     (3, 4): "Frag needed", (11, 0): "Time to live exceeded", (11, 1): "Frag reassembly time exceeded",
 }
+#: what iputils ping prints for an ICMPv6 error (its ``pr_icmph`` for AF_INET6)
+_ICMPV6_TEXT = {
+    (1, 0): "Destination unreachable: No route", (1, 1): "Destination unreachable: Administratively prohibited",
+    (1, 2): "Destination unreachable: Beyond scope", (1, 3): "Destination unreachable: Address unreachable",
+    (1, 4): "Destination unreachable: Port unreachable", (3, 0): "Time exceeded: Hop limit",
+    (3, 1): "Time exceeded: Defragmentation failure",
+}
+
+
+def _is_ipv6(destination: str) -> bool:
+    """Whether ``destination`` (an address, perhaps with a ``%zone``) is an IPv6 one."""
+    return ":" in destination
+
+
+def _icmp_text(report: Any, ipv6: bool, fallback: str) -> str:
+    if report is None:
+        return fallback
+    if ipv6:
+        if report.type == 2:
+            return f"Packet too big: mtu={report.next_hop_mtu}"
+        return _ICMPV6_TEXT.get((report.type, report.code), fallback)
+    return _ICMP_TEXT.get((report.type, report.code), fallback)
 
 
 def ping(host: Host, destination: str, *, count: int = 4, interval: str | int = "1s", size: int = 56,
          timeout: str | int = "1s") -> Process:
-    """``ping -c COUNT -i INTERVAL -s SIZE -W TIMEOUT DESTINATION`` over a ping socket."""
+    """``ping -c COUNT -i INTERVAL -s SIZE -W TIMEOUT DESTINATION`` over a ping socket (an
+    ICMPv6 one for an IPv6 destination, as ``ping -6``)."""
     env = host.network.env
-    sock = host.socket("icmp")
+    ipv6 = _is_ipv6(destination)
+    sock = host.socket("icmp6" if ipv6 else "icmp")
     sock.settimeout(timeout)
     sock.enable_error_queue()  # as iputils ping does (IP_RECVERR), to print "From ... Unreachable"
     pause = parse_duration(interval)
@@ -89,7 +114,9 @@ def ping(host: Host, destination: str, *, count: int = 4, interval: str | int = 
     sent = 0
     for sequence in range(1, count + 1):
         started = env.now
-        request = ICMPv4Echo(8, 0, sequence, payload[:size]).to_bytes()
+        # (over IPv6 the kernel computes the checksum, which needs the addresses: 0 here)
+        request = (ICMPv6Echo(128, 0, sequence, payload[:size], checksum=0) if ipv6
+                   else ICMPv4Echo(8, 0, sequence, payload[:size])).to_bytes()
         try:
             yield sock.sendto(request, (destination, 0))
         except OSError as exc:
@@ -99,7 +126,8 @@ def ping(host: Host, destination: str, *, count: int = 4, interval: str | int = 
             sent += 1
             while True:
                 try:
-                    data, (sender, _port) = yield sock.recvfrom(65535)
+                    data, address = yield sock.recvfrom(65535)
+                    sender = address[0]
                 except TimeoutError:
                     lines.append(f"no answer yet for icmp_seq={sequence}")
                     break
@@ -107,11 +135,11 @@ def ping(host: Host, destination: str, *, count: int = 4, interval: str | int = 
                     errors.append(errno.errorcode.get(exc.errno or 0, str(exc)))
                     report = sock.error_queue.popleft() if sock.error_queue else None
                     offender = report.offender if report is not None else destination
-                    text = _ICMP_TEXT.get((report.type, report.code) if report else (0, 0), exc.strerror)
+                    text = _icmp_text(report, ipv6, exc.strerror or "")
                     lines.append(f"From {offender} icmp_seq={sequence} {text}")
                     break
-                reply = ICMPv4Message.parse(data)
-                if isinstance(reply, ICMPv4Echo) and reply.sequence == sequence:
+                reply = ICMPv6Message.parse(data) if ipv6 else ICMPv4Message.parse(data)
+                if isinstance(reply, ICMPv4Echo | ICMPv6Echo) and reply.sequence == sequence:
                     rtt = int(env.now - started)
                     rtts.append(rtt)
                     lines.append(f"{len(data)} bytes from {sender}: icmp_seq={sequence} ttl={sock.last_ttl} "
@@ -155,8 +183,12 @@ class TracerouteResult:
 def traceroute(host: Host, destination: str, *, max_hops: int = 30, probes: int = 3, port: int = 33434,
                timeout: str | int = "5s") -> Process:
     """Classic UDP traceroute (Van Jacobson): probes to rising ports with rising TTL; routers
-    answer time exceeded, the destination port unreachable (RFC 1393's ancestor, RFC 792)."""
+    answer time exceeded, the destination port unreachable (RFC 1393's ancestor, RFC 792).
+    Over IPv6 (``traceroute -6``) the hop limit rises, and the answers are ICMPv6 Time Exceeded
+    and Destination Unreachable (RFC 4443 §3.3, §3.1)."""
     env = host.network.env
+    ipv6 = _is_ipv6(destination)
+    unreachable = 1 if ipv6 else 3  # the type that says the probe reached the destination
     hops: list[TracerouteHop] = []
     probe_port = port
     for ttl in range(1, max_hops + 1):
@@ -164,8 +196,11 @@ def traceroute(host: Host, destination: str, *, max_hops: int = 30, probes: int 
         rtts: list[int | None] = []
         reached = False
         for _ in range(probes):
-            sock = host.socket("udp")
-            sock.setsockopt(socket.IPPROTO_IP, socket.IP_TTL, ttl)
+            sock = host.socket("udp6" if ipv6 else "udp")
+            if ipv6:
+                sock.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_UNICAST_HOPS, ttl)
+            else:
+                sock.setsockopt(socket.IPPROTO_IP, socket.IP_TTL, ttl)
             sock.enable_error_queue()
             sock.settimeout(timeout)
             started = env.now
@@ -179,7 +214,7 @@ def traceroute(host: Host, destination: str, *, max_hops: int = 30, probes: int 
             else:
                 responders.append(report.offender)
                 rtts.append(int(env.now - started))
-                if report.type == 3:
+                if report.type == unreachable:
                     reached = True
             sock.close()
         hops.append(TracerouteHop(ttl, tuple(responders), tuple(rtts), reached))

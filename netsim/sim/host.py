@@ -12,7 +12,16 @@ from __future__ import annotations
 
 import errno
 from functools import partial
-from ipaddress import IPv4Address, IPv4Interface, IPv4Network, IPv6Address, IPv6Interface, ip_interface, ip_network
+from ipaddress import (
+    IPv4Address,
+    IPv4Interface,
+    IPv4Network,
+    IPv6Address,
+    IPv6Interface,
+    ip_address,
+    ip_interface,
+    ip_network,
+)
 from typing import TYPE_CHECKING, Any, Literal, overload
 
 from netsim.errors import WireError
@@ -36,6 +45,7 @@ from netsim.wire.icmpv4 import (
     ICMPv4TimeExceeded,
     quote_datagram,
 )
+from netsim.wire.icmpv6 import ICMPv6DestUnreachable, ICMPv6UnreachableCode
 from netsim.wire.ipv4 import IPv4Packet, _make_packet
 from netsim.wire.mac import MACAddress
 from netsim.wire.tcp import TCPSegment
@@ -159,19 +169,25 @@ class Host(Node):
 
     def add_route(self, prefix: str, *, via: str | None = None, dev: str | None = None, metric: int = 0,
                   src: str | None = None) -> Route:
-        """``ip route add PREFIX [via GW] [dev IFACE] [metric N] [src ADDR]``."""
+        """``ip route add PREFIX [via GW] [dev IFACE] [metric N] [src ADDR]``, IPv4 or IPv6
+        (``ip -6 route add``; a link-local gateway, ``via fe80::1``, needs ``dev``)."""
         network = ip_network(prefix)
-        gateway = IPv4Address(via) if via is not None else None
+        gateway = ip_address(via) if via is not None else None
+        source = ip_address(src) if src else None
+        for what, value in (("gateway", gateway), ("source", source)):
+            if value is not None and value.version != network.version:
+                raise ValueError(f"{self.name}: {what} {value} is not of the family of {prefix}")
         if dev is None:
             if gateway is None:
                 raise ValueError(f"{self.name}: a route to {prefix} needs a gateway (via) or an interface (dev)")
+            if gateway.version == 6 and gateway.is_link_local:
+                raise ValueError(f"{self.name}: the link-local gateway {gateway} needs an interface (dev)")
             connected = self.routes.lookup(gateway)
             if connected is None or connected.gateway is not None:
                 raise ValueError(f"{self.name}: gateway {gateway} is not on a connected network")
             dev = connected.interface
         self.iface(dev)
-        route = Route(prefix=network, interface=dev, gateway=gateway, metric=metric,
-                      source=IPv4Address(src) if src else None, kind="static")
+        route = Route(prefix=network, interface=dev, gateway=gateway, metric=metric, source=source, kind="static")
         self.routes.add(route)
         return route
 
@@ -217,21 +233,22 @@ class Host(Node):
     def socket(self, kind: Literal["tcp", "tcp6"], *, privileged: bool = True) -> TCPSocket: ...
 
     @overload
-    def socket(self, kind: Literal["udp", "udp6", "icmp"] = "udp", *, privileged: bool = True) -> Socket: ...
+    def socket(self, kind: Literal["udp", "udp6", "icmp", "icmp6"] = "udp", *, privileged: bool = True) -> Socket: ...
 
     @overload
     def socket(self, kind: str, *, privileged: bool = True) -> Socket | TCPSocket: ...
 
     def socket(self, kind: str = "udp", *, privileged: bool = True) -> Socket | TCPSocket:
-        """A new socket: ``"tcp"``, ``"udp"`` or ``"icmp"`` (a ping socket).
+        """A new socket: ``"tcp"``, ``"udp"`` or ``"icmp"`` (a ping socket); ``"tcp6"``, ``"udp6"``
+        or ``"icmp6"`` for AF_INET6.
 
         ``privileged=False`` models a process without CAP_NET_BIND_SERVICE: binding a port below
         ``unprivileged_port_start`` (1024) fails with EACCES.
         """
         if kind in ("udp", "udp6"):
             sock: Socket = UDPSocket(self, family=6 if kind == "udp6" else 4)
-        elif kind == "icmp":
-            sock = ICMPSocket(self)
+        elif kind in ("icmp", "icmp6"):
+            sock = ICMPSocket(self, family=6 if kind == "icmp6" else 4)
         elif kind in ("tcp", "tcp6"):
             from netsim.sim.tcp import TCPSocket as _TCPSocket
 
@@ -434,8 +451,12 @@ class Host(Node):
         sock = self._udp_lookup(packet.dst, datagram.dst_port, packet.src, datagram.src_port)
         if sock is None:
             iface.drop("udp-no-socket", len(datagram.payload))
-            if not broadcast and isinstance(packet, IPv4Packet):
+            if broadcast:
+                return
+            if isinstance(packet, IPv4Packet):
                 self.icmp_error(packet, ICMPv4DestUnreachable(3))  # port unreachable, RFC 1122 §4.1.3.1
+            elif self.ip6 is not None:
+                self.ip6.icmp_error(packet.to_bytes(), ICMPv6DestUnreachable(ICMPv6UnreachableCode.PORT), iface)
             return
         sender = socket_name(self, getattr(sock, "family", 4), packet.src, datagram.src_port, packet.dst)
         if not sock.deliver(datagram.payload, sender):
@@ -471,7 +492,7 @@ class Host(Node):
                     self.send_ip(source, packet.src, 1, reply, df=False)
                 return
             for sock in self.icmp_ids.get(message.identifier, ()):
-                if sock.remote is None or sock.remote[0] == packet.src:
+                if sock.family == 4 and (sock.remote is None or sock.remote[0] == packet.src):
                     sock.deliver(message.to_bytes(), (str(packet.src), 0), ttl=packet.ttl)
                     return
             iface.drop("icmp-echo-reply-unexpected", len(message.data))
@@ -515,24 +536,33 @@ class Host(Node):
             sock = self._udp_lookup(original_src, sport, original_dst, dport)
         elif protocol == 1 and l4[0] == 8:
             identifier = (l4[4] << 8) | l4[5]
-            candidates = self.icmp_ids.get(identifier, [])
-            sock = candidates[0] if candidates else None
+            sock = next((c for c in self.icmp_ids.get(identifier, ()) if c.family == 4), None)
         if sock is None:
             return
         code = UNREACHABLE_ERRNO.get(message.code, errno.EHOSTUNREACH) if message.type == 3 else errno.EHOSTUNREACH
+        report = ICMPErrorReport(
+            offender=str(packet.src), type=message.type, code=message.code, original_dst=str(original_dst),
+            original_dst_port=(l4[2] << 8) | l4[3] if protocol == 17 else 0,
+            next_hop_mtu=getattr(message, "next_hop_mtu", 0),
+        )
+        # without IP_RECVERR Linux reports only hard errors to connected sockets (RFC 1122
+        # §4.1.3.3), and "fragmentation needed" only updates the PMTU
+        self.report_icmp_error(sock, report, code, hard=isinstance(message, ICMPv4DestUnreachable)
+                               and message.code != 4)
+
+    @staticmethod
+    def report_icmp_error(sock: Socket, report: ICMPErrorReport, code: int, *, hard: bool) -> None:
+        """Give a UDP or ping socket an ICMP error about one of its datagrams, as Linux's
+        ``ip_icmp_error``/``ipv6_icmp_error`` and ``__udp4_lib_err``/``__udp6_lib_err`` do.
+
+        With IP_RECVERR (IPV6_RECVERR) every error is queued, and a ping socket's or a connected
+        socket's pending receive also fails with ``code`` (what iputils ping prints "From ..."
+        for); without it only a ``hard`` error reaches a connected socket."""
         if sock.recv_errors:
-            # IP_RECVERR: every error is queued; a ping socket's or a connected socket's pending
-            # receive also fails with the errno (what iputils ping prints "From ..." for)
-            sock.push_error(ICMPErrorReport(
-                offender=str(packet.src), type=message.type, code=message.code, original_dst=str(original_dst),
-                original_dst_port=(l4[2] << 8) | l4[3] if protocol == 17 else 0,
-                next_hop_mtu=getattr(message, "next_hop_mtu", 0),
-            ))
+            sock.push_error(report)
             if sock.protocol == "icmp" or sock.remote is not None:
                 sock.report_error(code)
-        elif isinstance(message, ICMPv4DestUnreachable) and sock.remote is not None and message.code != 4:
-            # without IP_RECVERR Linux reports only hard errors to connected sockets (RFC 1122
-            # §4.1.3.3), and "fragmentation needed" only updates the PMTU
+        elif hard and sock.remote is not None:
             sock.report_error(code)
 
     # --- forwarding ---------------------------------------------------------------------------
@@ -610,7 +640,7 @@ class Host(Node):
         self._output(packet, route, out, mtu)
         return 0
 
-    def path_mtu(self, dst: IPv4Address, out: Interface) -> int:
+    def path_mtu(self, dst: IPv4Address | IPv6Address, out: Interface) -> int:
         cached = self.pmtu.lookup(dst, int(self.network.env.now))  # (Network.now, without its call)
         return out.mtu if cached is None else min(cached, out.mtu)
 
@@ -739,6 +769,11 @@ class Host(Node):
                     self.ip6.solicit(iface, target)
             for _target, queued in actions.failed:
                 for data in queued:
+                    if data[0] >> 4 == 6 and self.ip6 is not None:
+                        # RFC 4861 §7.2.2: address unreachable, to the sender (ourselves included)
+                        iface.drop("ndp-failed", len(data))
+                        self.ip6.icmp_error(data, ICMPv6DestUnreachable(ICMPv6UnreachableCode.ADDRESS), iface)
+                        continue
                     iface.drop("arp-failed", len(data))
                     try:
                         offending = IPv4Packet.parse(data, decode=False)

@@ -15,10 +15,15 @@ machine as ARP: RFC 4861 §7.3's states, 3 solicitations a second apart): a Neig
 Solicitation goes to the target's solicited-node group with our link-layer address (§7.2.2),
 and is answered with a solicited, override Neighbor Advertisement (§7.2.4).
 
+Routers forward IPv6 as Linux's ``ip6_forward`` does (see :meth:`IPv6Stack.forward`): hop
+limit, Packet Too Big instead of fragmentation, link-local scope.  ICMPv6 errors (RFC 4443) are
+sent within §2.4's rules and the host's rate limit, and received ones reach their socket with
+Linux's errnos; Packet Too Big lowers the path MTU (RFC 8201).  Ping sockets work over IPv6.
+
 Simplified (documented): no duplicate address detection, no router advertisements or SLAAC, no
-forwarding by routers, no extension headers on received packets (dropped and counted), no
-fragmentation (a datagram larger than the link MTU fails with EMSGSIZE), no ICMPv6 errors to
-sockets (no ICMPv6 port unreachable for UDP either), ping sockets over IPv6 not yet.
+redirects, no extension headers on received packets (dropped and counted; routers forward them
+untouched), no fragmentation (a datagram larger than the path MTU fails with EMSGSIZE, as with
+IPV6_DONTFRAG; Linux would add a fragment header for UDP).
 """
 
 from __future__ import annotations
@@ -27,13 +32,23 @@ import errno
 from ipaddress import IPv6Address, IPv6Interface, IPv6Network
 from typing import TYPE_CHECKING, Any
 
+import attrs
+
 from netsim.errors import WireError
 from netsim.proto.routing import Route
+from netsim.sim.sockets import ICMPErrorReport, socket_name
 from netsim.wire.icmpv6 import (
+    ICMPv6DestUnreachable,
     ICMPv6Echo,
     ICMPv6Message,
     ICMPv6NeighborAdvertisement,
     ICMPv6NeighborSolicitation,
+    ICMPv6PacketTooBig,
+    ICMPv6ParameterProblem,
+    ICMPv6TimeExceeded,
+    ICMPv6TimeExceededCode,
+    ICMPv6UnreachableCode,
+    quote_ipv6_packet,
 )
 from netsim.wire.ipv6 import IPv6Packet
 from netsim.wire.mac import MACAddress
@@ -44,11 +59,41 @@ from netsim.wire.udp import UDPDatagram
 if TYPE_CHECKING:
     from netsim.sim.host import Host
     from netsim.sim.interface import Interface
+    from netsim.sim.sockets import Socket
 
 ETHERTYPE_IPV6 = b"\x86\xdd"
 ALL_NODES = IPv6Address("ff02::1")
 LINK_LOCAL = IPv6Network("fe80::/64")
+LINK_LOCAL_SCOPE = IPv6Network("fe80::/10")  # the whole link-local unicast block (RFC 4291 §2.5.6)
 _ICMPV6, _TCP, _UDP = 58, 6, 17
+
+ICMPv6Error = ICMPv6DestUnreachable | ICMPv6PacketTooBig | ICMPv6TimeExceeded | ICMPv6ParameterProblem
+_ERRORS = (ICMPv6DestUnreachable, ICMPv6PacketTooBig, ICMPv6TimeExceeded, ICMPv6ParameterProblem)
+
+#: Linux's ``icmpv6_err_convert``: (errno, fatal) of each Destination Unreachable code
+_UNREACHABLE: dict[int, tuple[int, bool]] = {
+    ICMPv6UnreachableCode.NO_ROUTE: (errno.ENETUNREACH, False),
+    ICMPv6UnreachableCode.ADMIN_PROHIBITED: (errno.EACCES, True),
+    ICMPv6UnreachableCode.BEYOND_SCOPE: (errno.EHOSTUNREACH, False),
+    ICMPv6UnreachableCode.ADDRESS: (errno.EHOSTUNREACH, False),
+    ICMPv6UnreachableCode.PORT: (errno.ECONNREFUSED, True),
+    ICMPv6UnreachableCode.SOURCE_POLICY_FAILED: (errno.EACCES, True),
+    ICMPv6UnreachableCode.REJECT_ROUTE: (errno.EACCES, True),
+}
+
+
+def icmpv6_errno(icmp_type: int, code: int) -> tuple[int, bool]:
+    """The errno an ICMPv6 error gives a socket, and whether it is fatal (a hard error, RFC 1122
+    §4.1.3.3's sense), as Linux's ``icmpv6_err_convert``."""
+    if icmp_type == 1:
+        return _UNREACHABLE.get(code, (errno.EPROTO, True))
+    if icmp_type == 2:
+        return errno.EMSGSIZE, False
+    if icmp_type == 3:
+        return errno.EHOSTUNREACH, False
+    if icmp_type == 4:
+        return errno.EPROTO, True
+    return errno.EPROTO, False
 
 
 def link_local_for(mac: MACAddress) -> IPv6Address:
@@ -157,7 +202,7 @@ class IPv6Stack:
         data = IPv6Packet(src=src, dst=dst, next_header=next_header, payload=payload,
                           hop_limit=hop_limit or (255 if next_header == _ICMPV6 and isinstance(
                               payload, ICMPv6NeighborSolicitation | ICMPv6NeighborAdvertisement) else 64)).to_bytes()
-        if len(data) > out.mtu:
+        if len(data) > self.host.path_mtu(dst, out):  # (no fragment header: see the module docstring)
             return errno.EMSGSIZE
         self._to_neighbor(out, hop, data)
         return 0
@@ -199,7 +244,10 @@ class IPv6Stack:
         dst = packet.dst
         ours = self.local.get(dst) is not None or dst in self.groups.get(iface.name, ())
         if not ours:
-            iface.drop("ipv6-not-for-host", len(data))
+            if self.host.forwarding and not dst.is_multicast and data[:6] == iface.mac.packed:
+                self.forward(packet, data, iface)
+            else:
+                iface.drop("ipv6-not-for-host", len(data))
             return
         if packet.extensions:
             iface.drop("ipv6-extension-headers", len(data))
@@ -253,5 +301,132 @@ class IPv6Stack:
                 source = packet.dst
             reply = ICMPv6Echo(129, message.identifier, message.sequence, message.data)
             self.send(source, packet.src, _ICMPV6, reply)
+        elif isinstance(message, ICMPv6Echo):
+            # an echo reply: to the ping socket whose identifier it carries (Linux's ping_v6_rcv)
+            for sock in host.icmp_ids.get(message.identifier, ()):
+                if sock.family == 6 and (sock.remote is None or sock.remote[0] == packet.src):
+                    sender = socket_name(host, 6, packet.src, 0, packet.dst)
+                    sock.deliver(message.to_bytes(src=packet.src, dst=packet.dst), sender, ttl=packet.hop_limit)
+                    return
+            iface.drop("icmpv6-echo-reply-unexpected", len(message.data))
+        elif isinstance(message, _ERRORS):
+            self._error_input(packet, message, iface)
         else:
             self.counters["icmpv6-ignored"] = self.counters.get("icmpv6-ignored", 0) + 1
+
+    def _error_input(self, packet: IPv6Packet, message: ICMPv6Error, iface: Interface) -> None:
+        """An ICMPv6 error about a datagram we sent (RFC 4443 §2.4(e) and §3): Packet Too Big
+        lowers the path MTU (RFC 8201 §4, never below 1280), and the error reaches the socket it
+        concerns with the errno of Linux's ``icmpv6_err_convert``."""
+        host = self.host
+        quoted = message.original
+        if len(quoted) < 48 or quoted[0] >> 4 != 6:
+            iface.drop("icmpv6-error-short-quote", len(quoted))
+            return
+        original_src, original_dst = IPv6Address(quoted[8:24]), IPv6Address(quoted[24:40])
+        if original_src not in self.local:
+            iface.drop("icmpv6-error-not-ours", len(quoted))
+            return
+        now = host.network.now
+        mtu = 0
+        if isinstance(message, ICMPv6PacketTooBig):
+            mtu = message.mtu
+            if mtu:  # (an MTU of 0 says nothing: RFC 8201 §4 gives no way to guess one)
+                host.pmtu.update(original_dst, mtu, now)
+        code, hard = icmpv6_errno(message.type, message.code)
+        next_header, l4 = quoted[6], quoted[40:48]
+        if next_header == _TCP:
+            if mtu:
+                host.tcp.icmp_error(original_src, original_dst, l4, 0,  # type: ignore[arg-type]
+                                    host.pmtu.lookup(original_dst, now))
+            elif not isinstance(message, ICMPv6PacketTooBig):
+                host.tcp.icmp_error(original_src, original_dst, l4, code, None)  # type: ignore[arg-type]
+            return
+        sock: Socket | None = None
+        port = 0
+        if next_header == _UDP:
+            sport, port = (l4[0] << 8) | l4[1], (l4[2] << 8) | l4[3]
+            sock = host._udp_lookup(original_src, sport, original_dst, port)  # type: ignore[arg-type]
+        elif next_header == _ICMPV6 and l4[0] == ICMPv6Echo.REQUEST:
+            candidates = host.icmp_ids.get((l4[4] << 8) | l4[5], [])
+            sock = next((c for c in candidates if getattr(c, "family", 4) == 6), None)
+        if sock is None:
+            return
+        report = ICMPErrorReport(offender=str(packet.src), type=message.type, code=message.code,
+                                 original_dst=str(original_dst), original_dst_port=port, next_hop_mtu=mtu)
+        host.report_icmp_error(sock, report, code, hard=hard)
+
+    # --- ICMPv6 errors we send ----------------------------------------------------------------
+
+    def icmp_error(self, offending: bytes, message: ICMPv6Error, iface: Interface) -> None:
+        """Send an ICMPv6 error about ``offending`` (an IPv6 datagram, header first) that came in
+        on (or was to leave by) ``iface``, within RFC 4443 §2.4's rules and Linux's rate limit
+        (``icmp6_send``): never about an error message, a multicast destination (except Packet
+        Too Big and Parameter Problem code 2), or a source that names no single node; from the
+        address the datagram was sent to when that is ours, else from the address we would use
+        towards its source; quoting as much as keeps the error within 1280 bytes."""
+        if len(offending) < 40 or offending[0] >> 4 != 6:
+            return
+        host = self.host
+        src, dst = IPv6Address(offending[8:24]), IPv6Address(offending[24:40])
+        if src.is_unspecified or src.is_multicast:
+            return
+        if dst.is_multicast and not (message.type == 2 or (message.type == 4 and message.code == 2)):
+            return
+        if offending[6] == _ICMPV6 and len(offending) > 40 and offending[40] < 128:
+            return  # (e.1): no error about an error
+        now = host.network.now
+        if not host.icmp_limiter.allow(src, message.type, message.code, now, loopback=src in self.local):
+            host.counters["icmp-ratelimited"] = host.counters.get("icmp-ratelimited", 0) + 1
+            return
+        if dst in self.local:
+            source: IPv6Address | None = dst
+        elif src in LINK_LOCAL:
+            source = self.scope_address(iface)
+        else:
+            source = self.source_for(src)
+        if source is None:
+            return
+        self.send(source, src, _ICMPV6, attrs.evolve(message, original=quote_ipv6_packet(offending)))
+
+    # --- forwarding ---------------------------------------------------------------------------
+
+    def forward(self, packet: IPv6Packet, data: bytes, iface: Interface) -> None:
+        """Forward a datagram for someone else, in the order of Linux's ``ip6_route_input`` and
+        ``ip6_forward``: the route (none: Destination Unreachable, no route), the hop limit
+        (RFC 8200 §3: Time Exceeded at 1 or 0), the source scope (RFC 4291 §2.5.6: a link-local
+        source is never forwarded to another link; Destination Unreachable, beyond scope), the
+        next link's MTU (RFC 8200 §5: routers never fragment; Packet Too Big), then out with the
+        hop limit one less.  A link-local destination that is not ours is dropped.  No
+        redirects are sent."""
+        end = 54 + ((data[18] << 8) | data[19])  # Ethernet, the fixed header, its Payload Length
+        size = end - 14
+        dst, src = packet.dst, packet.src
+        if dst in LINK_LOCAL_SCOPE or src.is_unspecified or src.is_multicast or src.is_loopback:
+            iface.drop("ipv6-not-forwardable", size)
+            return
+        route = self.host.routes.lookup(dst)
+        if route is None:
+            iface.drop("no-route", size)
+            self.icmp_error(data[14:end], ICMPv6DestUnreachable(ICMPv6UnreachableCode.NO_ROUTE), iface)
+            return
+        if route.kind == "blackhole":
+            iface.drop("blackhole", size)
+            return
+        if packet.hop_limit <= 1:
+            iface.drop("hop-limit-exceeded", size)
+            self.icmp_error(data[14:end], ICMPv6TimeExceeded(ICMPv6TimeExceededCode.HOP_LIMIT), iface)
+            return
+        out = self.host.interfaces[route.interface]
+        if src in LINK_LOCAL_SCOPE and out is not iface:
+            iface.drop("ipv6-beyond-scope", size)
+            self.icmp_error(data[14:end], ICMPv6DestUnreachable(ICMPv6UnreachableCode.BEYOND_SCOPE), iface)
+            return
+        if size > out.mtu:
+            iface.drop("packet-too-big", size)
+            self.icmp_error(data[14:end], ICMPv6PacketTooBig(out.mtu), iface)
+            return
+        counters = self.host.counters
+        counters["forwarded"] = counters.get("forwarded", 0) + 1
+        hop = route.gateway if route.gateway is not None else dst
+        self._to_neighbor(out, hop, b"".join((data[14:21], bytes((packet.hop_limit - 1,)), data[22:end])))  # type: ignore[arg-type]

@@ -23,6 +23,7 @@ import simpy
 
 from netsim.wire._fields import fast_ipv4
 from netsim.wire.icmpv4 import ICMPv4Echo, ICMPv4Message
+from netsim.wire.icmpv6 import ICMPv6Echo, ICMPv6Message
 from netsim.wire.udp import UDPDatagram
 
 if TYPE_CHECKING:
@@ -36,6 +37,7 @@ _IP_RECVERR = getattr(_socket, "IP_RECVERR", 11)  # Linux's value
 # fragments locally otherwise; DO always sets it and fails with EMSGSIZE; PROBE sets it, ignoring the PMTU
 IP_MTU_DISCOVER = getattr(_socket, "IP_MTU_DISCOVER", 10)
 IP_PMTUDISC_DONT, IP_PMTUDISC_WANT, IP_PMTUDISC_DO, IP_PMTUDISC_PROBE = 0, 1, 2, 3
+_IPV6_RECVERR = getattr(_socket, "IPV6_RECVERR", 25)  # Linux's value
 
 
 def _df_for(pmtudisc: int) -> bool | None:
@@ -259,6 +261,8 @@ class Socket:
             self.pmtudisc = int(value)
         elif level == _socket.IPPROTO_IP and option == _IP_RECVERR:
             self.recv_errors = bool(value)
+        elif level == _socket.IPPROTO_IPV6 and self.family == 6:
+            self._setsockopt6(option, value)
         elif level == _socket.SOL_SOCKET and option == _socket.SO_BROADCAST:
             self.broadcast = bool(value)
         elif level == _socket.SOL_SOCKET and option == _socket.SO_RCVBUF:
@@ -266,6 +270,24 @@ class Socket:
         else:
             self._raise("setsockopt", errno.ENOPROTOOPT, level=level, option=option)
         self._trace("setsockopt", 0, level=level, option=option, value=value)
+
+    def _setsockopt6(self, option: int, value: int) -> None:
+        """The IPPROTO_IPV6 options of ipv6(7): the hop limit of unicast datagrams (-1: the
+        host's default), IPV6_RECVERR (the error queue, as IP_RECVERR), and IPV6_V6ONLY (only
+        before bind, EINVAL after, as Linux)."""
+        level = _socket.IPPROTO_IPV6
+        if option == _socket.IPV6_UNICAST_HOPS:
+            if not (value == -1 or 1 <= int(value) <= 255):
+                self._raise("setsockopt", errno.EINVAL, level=level, option=option, value=value)
+            self.ttl = None if value == -1 else int(value)
+        elif option == _IPV6_RECVERR:
+            self.recv_errors = bool(value)
+        elif option == _socket.IPV6_V6ONLY:
+            if self.local_port is not None:
+                self._raise("setsockopt", errno.EINVAL, level=level, option=option, value=value)
+            self.v6only = bool(value)
+        else:
+            self._raise("setsockopt", errno.ENOPROTOOPT, level=level, option=option)
 
     def _addr(self, address: Any, call: str) -> tuple[Any, int, str | None]:
         """(ip or None, port, scope interface) of a socket address of this socket's family."""
@@ -450,39 +472,50 @@ class UDPSocket(Socket):
 
 
 class ICMPSocket(Socket):
-    """A ping socket (Linux ``socket(AF_INET, SOCK_DGRAM, IPPROTO_ICMP)``): the application sends
-    echo requests and receives echo replies; the kernel sets the identifier to the socket's
-    "port" and demultiplexes replies by it."""
+    """A ping socket (Linux ``socket(AF_INET, SOCK_DGRAM, IPPROTO_ICMP)``, or ``AF_INET6`` and
+    ``IPPROTO_ICMPV6``): the application sends echo requests and receives echo replies; the
+    kernel sets the identifier to the socket's "port" and demultiplexes replies by it."""
 
     protocol = "icmp"
 
     def _send(self, data: bytes, address: Address | None, call: str) -> simpy.Event:
         self._check_open(call)
+        scope: str | None = None
+        ip: Any
         if address is None:
             assert self.remote is not None
             ip = self.remote[0]
         else:
-            parsed, _port = _parse_address(address, call)
-            ip = parsed or IPv4Address("127.0.0.1")
+            parsed, _port, scope = self._addr(address, call)
+            ip = parsed or (IPv4Address("127.0.0.1") if self.family == 4 else IPv6Address("::1"))
+        if ip.version != self.family:
+            self._raise(call, errno.EINVAL, len=len(data))  # (no IPv4-mapped peers for ping sockets)
         self._take_pending_error(call)
+        # the kernel fills in the identifier and the checksum: the application's are ignored
+        message: ICMPv4Message | ICMPv6Message
         try:
-            message = ICMPv4Message.parse(bytes(data))
+            message = (ICMPv4Message.parse(bytes(data)) if self.family == 4
+                       else ICMPv6Message.parse(bytes(data)))
         except ValueError:
             self._raise(call, errno.EINVAL, len=len(data))
-        if not isinstance(message, ICMPv4Echo) or not message.is_request:
+        if not isinstance(message, ICMPv4Echo | ICMPv6Echo) or not message.is_request:
             self._raise(call, errno.EINVAL, len=len(data))
-        assert isinstance(message, ICMPv4Echo)
+        assert isinstance(message, ICMPv4Echo | ICMPv6Echo)
         if self.local_port is None:
             code = self.host.bind_socket(self, None, 0)
             if code:
                 self._raise(call, code, len=len(data))
-        source = self.local_ip or self.host.source_address_for(ip)
+        source = self.local_ip or self._source_for(ip, scope, call, address)
         if source is None:
             self._raise(call, errno.ENETUNREACH, len=len(data))
         assert source is not None and self.local_port is not None
-        echo = ICMPv4Echo(8, self.local_port, message.sequence, message.data)
-        code = self.host.send_ip(source, ip, 1, echo, ttl=self.ttl, df=_df_for(self.pmtudisc),
-                                 probe=self.pmtudisc == IP_PMTUDISC_PROBE)
+        echo: ICMPv4Echo | ICMPv6Echo
+        if self.family == 4:
+            echo = ICMPv4Echo(8, self.local_port, message.sequence, message.data)
+        else:
+            echo = ICMPv6Echo(128, self.local_port, message.sequence, message.data)
+        code = self.host.send_ip(source, ip, 1 if self.family == 4 else 58, echo, ttl=self.ttl,
+                                 df=_df_for(self.pmtudisc), probe=self.pmtudisc == IP_PMTUDISC_PROBE)
         if code:
             self._raise(call, code, len=len(data))
         self._trace(call, len(data), peer=(str(ip), 0))

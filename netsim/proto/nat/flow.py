@@ -42,7 +42,7 @@ class FlowTuple(NamedTuple):
 
     def __str__(self) -> str:
         name = PROTOCOL_NAMES.get(self.protocol, str(self.protocol))
-        return f"{name} {self.src}:{self.sport} -> {self.dst}:{self.dport}"
+        return f"{name} {_endpoint(self.src, self.sport)} -> {_endpoint(self.dst, self.dport)}"
 
     def __repr__(self) -> str:
         return (f"FlowTuple(protocol={self.protocol!r}, src={self.src!r}, sport={self.sport!r}, "
@@ -126,3 +126,8 @@ def _network(value: Any) -> IPv4Network:
 def networks(values: Any) -> tuple[IPv4Network, ...]:
     """Exempt prefixes given as strings or networks, as a tuple."""
     return tuple(_network(v) for v in values)
+
+
+def _endpoint(address: Any, port: int) -> str:
+    """``10.0.0.1:40000``, or ``[2001:db8::1]:40000`` for an IPv6 address (RFC 3986's brackets)."""
+    return f"[{address}]:{port}" if address.version == 6 else f"{address}:{port}"

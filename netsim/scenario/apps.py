@@ -18,7 +18,18 @@ from typing import Any
 
 import attrs
 
-from netsim.scenario.model import AppSpec, BindAddress, Duration, IPv4, Prefix, Size, SocketAddress, meta, register_app
+from netsim.scenario.model import (
+    AppSpec,
+    BindAddress,
+    Duration,
+    HostAddress,
+    IPv4,
+    Prefix,
+    Size,
+    SocketAddress,
+    meta,
+    register_app,
+)
 from netsim.units import parse_duration, parse_size
 
 
@@ -39,7 +50,7 @@ def _context(node: Any) -> Any:
 class PingApp(AppSpec):
     """``ping -c COUNT -i INTERVAL -s SIZE -W TIMEOUT DESTINATION``."""
 
-    destination: IPv4 = attrs.field(metadata=meta("address to ping"))
+    destination: HostAddress = attrs.field(metadata=meta("address to ping (IPv6: ping -6)"))
     count: int = attrs.field(default=4, metadata=meta("echo requests to send", min=1))
     interval: Duration = attrs.field(default=Duration("1s"), metadata=meta("time between requests"))
     size: int = attrs.field(default=56, metadata=meta("payload bytes of each request", min=0, max=65507))
@@ -57,7 +68,7 @@ class PingApp(AppSpec):
 class TracerouteApp(AppSpec):
     """Classic UDP traceroute."""
 
-    destination: IPv4 = attrs.field(metadata=meta("address to trace the route to"))
+    destination: HostAddress = attrs.field(metadata=meta("address to trace the route to (IPv6: traceroute -6)"))
     max_hops: int = attrs.field(default=30, metadata=meta("largest TTL tried", min=1, max=255))
     probes: int = attrs.field(default=3, metadata=meta("probes per TTL", min=1))
     port: int = attrs.field(default=33434, metadata=meta("destination port of the first probe", min=1,

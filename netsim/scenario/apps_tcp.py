@@ -443,7 +443,7 @@ def udp_echo_client(ctx: AppContext, address: tuple[str, int], *, count: int = 4
                    "error": None, "rtt": latency_stats([])})
     sock = None
     try:
-        sock = ctx.socket("udp")
+        sock = ctx.socket("udp6" if ":" in address[0] else "udp")
         sock.settimeout(timeout)
         if bind is not None:
             sock.bind(bind)
@@ -495,7 +495,7 @@ def udp_echo_server(ctx: AppContext, port: int, *, address: str = "0.0.0.0") -> 
     result.update({"listen": f"{address}:{port}", "port": port, "datagrams": 0, "bytes": 0, "peers": [],
                    "errors": result.get("errors", {})})
     try:
-        sock = ctx.socket("udp")
+        sock = ctx.socket("udp6" if ":" in address else "udp")
         sock.bind((address, port))
     except OSError as exc:
         ctx.error(exc, result)

@@ -44,6 +44,7 @@ from netsim.scenario.model import (
     Endpoint,
     Endpoints,
     Filter,
+    HostAddress,
     InterfaceAddress,
     IPv4,
     LinkSpec,
@@ -55,6 +56,8 @@ from netsim.scenario.model import (
     Probability,
     Rate,
     RelativePath,
+    RouteAddress,
+    RoutePrefix,
     Scenario,
     Size,
     SocketAddress,
@@ -144,13 +147,29 @@ def _check_mac(value: Any) -> str:
     return text
 
 
-def _check_ipv4(value: Any) -> str:
-    text = _string(value)
+def _address(text: str, parse: Callable[[str], Any], what: str) -> str:
     try:
-        ipaddress.IPv4Address(text)
+        parse(text)
     except ValueError:
-        raise ValueError(f"{text!r} is not an IPv4 address") from None
+        raise ValueError(f"{text!r} is not {what}") from None
     return text
+
+
+def _network(text: str, parse: Callable[..., Any], what: str) -> str:
+    """``text`` if ``parse`` takes it as a network; the network meant when only host bits are wrong."""
+    try:
+        parse(text)
+    except ValueError:
+        try:
+            network = parse(text, strict=False)
+        except ValueError:
+            raise ValueError(f"{text!r} is not {what}") from None
+        raise ValueError(f"{text!r} has host bits set: did you mean {str(network)!r}?") from None
+    return text
+
+
+def _check_ipv4(value: Any) -> str:
+    return _address(_string(value), ipaddress.IPv4Address, "an IPv4 address")
 
 
 def _check_interface_address(value: Any) -> str:
@@ -166,24 +185,32 @@ def _check_interface_address(value: Any) -> str:
 
 
 def _check_bind_address(value: Any) -> str:
-    text = _string(value)
-    try:
-        ipaddress.ip_address(text)
-    except ValueError:
-        raise ValueError(f"{text!r} is not an IPv4 or IPv6 address (like '0.0.0.0' or '::')") from None
-    return text
+    return _address(_string(value), ipaddress.ip_address, "an IPv4 or IPv6 address (like '0.0.0.0' or '::')")
 
 
 def _check_prefix(value: Any) -> str:
+    return _network(_string(value), ipaddress.IPv4Network, "an IPv4 network (like '10.0.0.0/8')")
+
+
+def _check_route_prefix(value: Any) -> str:
+    return _network(_string(value), ipaddress.ip_network,
+                    "an IPv4 or IPv6 network (like '10.0.0.0/8' or '2001:db8::/32')")
+
+
+def _check_route_address(value: Any) -> str:
+    return _address(_string(value), ipaddress.ip_address, "an IPv4 or IPv6 address (like '10.0.0.1' or 'fe80::1')")
+
+
+def _check_host_address(value: Any) -> str:
     text = _string(value)
+    address, _, zone = text.partition("%")
     try:
-        ipaddress.IPv4Network(text)
+        parsed = ipaddress.ip_address(address)
     except ValueError:
-        try:
-            network = ipaddress.IPv4Network(text, strict=False)
-        except ValueError:
-            raise ValueError(f"{text!r} is not an IPv4 network (like '10.0.0.0/8')") from None
-        raise ValueError(f"{text!r} has host bits set: did you mean {str(network)!r}?") from None
+        raise ValueError(f"{text!r} is not an IPv4 or IPv6 address (like '192.0.2.10' or "
+                         "'2001:db8::1')") from None
+    if "%" in text and (parsed.version == 4 or not zone):
+        raise ValueError(f"{text!r}: only an IPv6 address takes a zone ('fe80::1%eth0')")
     return text
 
 
@@ -293,6 +320,7 @@ VALUE_CHECKS: dict[Any, Callable[[Any], Any]] = {
     Name: _check_name, Duration: _check_duration, Rate: _check_rate, Size: _check_size,
     Probability: _check_probability, MAC: _check_mac, IPv4: _check_ipv4, BindAddress: _check_bind_address,
     InterfaceAddress: _check_interface_address, Prefix: _check_prefix, PortRangeText: _check_port_range,
+    RoutePrefix: _check_route_prefix, RouteAddress: _check_route_address, HostAddress: _check_host_address,
     Endpoint: _check_endpoint, Endpoints: _check_endpoints, Filter: _check_filter,
     RelativePath: _check_relative_path, StartTime: _check_start_time, SocketAddress: _check_socket_address,
 }

@@ -47,12 +47,19 @@ MAC = NewType("MAC", str)
 """A MAC address: ``"02:00:00:00:00:01"``."""
 IPv4 = NewType("IPv4", str)
 """An IPv4 address: ``"192.168.1.1"``."""
+HostAddress = NewType("HostAddress", str)
+"""An IPv4 or IPv6 address to reach, a link-local one with its zone: ``"192.0.2.10"``, ``"2001:db8::1"``,
+``"fe80::1%eth0"``."""
 BindAddress = NewType("BindAddress", str)
 """A local address to listen on: IPv4 (``"0.0.0.0"``) or IPv6 (``"::"``: a dual-stack socket)."""
 InterfaceAddress = NewType("InterfaceAddress", str)
-"""An IPv4 interface address with its prefix length: ``"192.168.1.10/24"``."""
+"""An IPv4 or IPv6 interface address with its prefix length: ``"192.168.1.10/24"``, ``"2001:db8::5/64"``."""
 Prefix = NewType("Prefix", str)
 """An IPv4 network with no host bits set: ``"10.0.0.0/8"``, ``"0.0.0.0/0"``."""
+RoutePrefix = NewType("RoutePrefix", str)
+"""An IPv4 or IPv6 network with no host bits set: ``"10.0.0.0/8"``, ``"2001:db8:2::/64"``, ``"::/0"``."""
+RouteAddress = NewType("RouteAddress", str)
+"""An IPv4 or IPv6 address in a route (a gateway or a preferred source): ``"10.0.0.1"``, ``"fe80::1"``."""
 PortRangeText = NewType("PortRangeText", str)
 """Two ports, low-high inclusive: ``"32768-60999"``."""
 Endpoint = NewType("Endpoint", str)
@@ -66,7 +73,7 @@ RelativePath = NewType("RelativePath", str)
 StartTime = NewType("StartTime", str)
 """When an app starts: a duration (``"0s"``, ``"2s"``), or ``"off"`` (only a timeline ``start`` starts it)."""
 SocketAddress = NewType("SocketAddress", str)
-"""An IPv4 address and a port: ``"10.0.0.2:9000"``."""
+"""An IPv4 address and a port, or an IPv6 one in brackets: ``"10.0.0.2:9000"``, ``"[2001:db8::10]:9000"``."""
 
 
 def meta(help: str, *, min: float | None = None, max: float | None = None) -> dict[str, Any]:
@@ -270,7 +277,7 @@ class InterfaceSpec:
     mac: MAC | None = attrs.field(
         default=None, metadata=meta("MAC address; default: derived from the node and interface names"))
     addresses: tuple[InterfaceAddress, ...] = attrs.field(
-        default=(), metadata=meta("IPv4 addresses with prefix length; each adds its connected route"))
+        default=(), metadata=meta("IPv4 and IPv6 addresses with prefix length; each adds its connected route"))
     multicast_groups: tuple[IPv4, ...] = attrs.field(
         default=(), metadata=meta("IPv4 multicast groups joined on this interface"))
     up: bool = attrs.field(default=True, metadata=meta("administratively up"))
@@ -278,13 +285,16 @@ class InterfaceSpec:
 
 @attrs.frozen(kw_only=True)
 class RouteSpec:
-    """``[[hosts.routes]]``: ``ip route add PREFIX [via GW] [dev IFACE] [metric N] [src ADDR]``."""
+    """``[[hosts.routes]]``: ``ip route add PREFIX [via GW] [dev IFACE] [metric N] [src ADDR]``, or
+    ``ip -6 route add ...`` for an IPv6 prefix."""
 
-    prefix: Prefix = attrs.field(metadata=meta("destination network; 0.0.0.0/0 is the default route"))
-    via: IPv4 | None = attrs.field(default=None, metadata=meta("gateway; must be on a connected subnet"))
+    prefix: RoutePrefix = attrs.field(
+        metadata=meta("destination network, IPv4 or IPv6; 0.0.0.0/0 and ::/0 are the default routes"))
+    via: RouteAddress | None = attrs.field(
+        default=None, metadata=meta("gateway of the prefix's family; on a connected subnet, or link-local with dev"))
     dev: str | None = attrs.field(default=None, metadata=meta("outgoing interface; default: the gateway's"))
     metric: int = attrs.field(default=0, metadata=meta("route metric; lower wins among equal prefixes", min=0))
-    src: IPv4 | None = attrs.field(default=None, metadata=meta("preferred source address"))
+    src: RouteAddress | None = attrs.field(default=None, metadata=meta("preferred source address"))
 
 
 @attrs.frozen

@@ -27,6 +27,7 @@ from netsim.scenario.model import (
     Endpoint,
     Endpoints,
     Filter,
+    HostAddress,
     InterfaceAddress,
     IPv4,
     LinkSpec,
@@ -37,6 +38,8 @@ from netsim.scenario.model import (
     Probability,
     Rate,
     RelativePath,
+    RouteAddress,
+    RoutePrefix,
     Size,
     SocketAddress,
     StartTime,
@@ -56,9 +59,15 @@ VALUE_TYPES: dict[Any, tuple[str, str, dict[str, Any]]] = {
     MAC: ("MAC", "a MAC address: \"02:00:00:00:00:01\"", {"type": "string"}),
     IPv4: ("IPv4 address", "\"192.168.1.1\"", {"type": "string", "format": "ipv4"}),
     BindAddress: ("local address", "IPv4 or IPv6: \"0.0.0.0\", \"::\" (dual stack)", {"type": "string"}),
-    InterfaceAddress: ("interface address", "an IPv4 address with its prefix length: \"192.168.1.10/24\"",
-                       {"type": "string", "pattern": "^[0-9.]+/[0-9]+$"}),
+    HostAddress: ("address", "IPv4 or IPv6, link-local with its zone: \"192.0.2.10\", \"2001:db8::1\", "
+                  "\"fe80::1%eth0\"", {"type": "string"}),
+    InterfaceAddress: ("interface address", "an IPv4 or IPv6 address with its prefix length: \"192.168.1.10/24\", "
+                       "\"2001:db8::5/64\"", {"type": "string", "pattern": "^[0-9A-Fa-f.:]+/[0-9]+$"}),
     Prefix: ("prefix", "an IPv4 network without host bits: \"10.0.0.0/8\", \"0.0.0.0/0\"", {"type": "string"}),
+    RoutePrefix: ("route prefix", "an IPv4 or IPv6 network without host bits: \"10.0.0.0/8\", \"::/0\"",
+                  {"type": "string"}),
+    RouteAddress: ("route address", "IPv4 or IPv6, of the prefix's family: \"10.0.0.1\", \"fe80::1\"",
+                   {"type": "string"}),
     PortRangeText: ("port range", "low-high, inclusive: \"32768-60999\"",
                     {"type": "string", "pattern": "^\\s*[0-9]+\\s*-\\s*[0-9]+\\s*$"}),
     Endpoint: ("endpoint", "an interface of a node: \"client:eth0\", \"sw1:p1\"",
@@ -69,8 +78,9 @@ VALUE_TYPES: dict[Any, tuple[str, str, dict[str, Any]]] = {
     Filter: ("filter", "a tcpdump-syntax expression: \"tcp port 9000\"", {"type": "string"}),
     RelativePath: ("file", "a path relative to the output directory, without '..'", {"type": "string"}),
     StartTime: ("start time", "a duration, or \"off\" (started by a timeline action only)", {"type": "string"}),
-    SocketAddress: ("socket address", "an IPv4 address and a port: \"10.0.0.2:9000\"",
-                    {"type": "string", "pattern": "^[0-9.]+:[0-9]+$"}),
+    SocketAddress: ("socket address", "an IPv4 address and a port, or an IPv6 one in brackets: "
+                    "\"10.0.0.2:9000\", \"[2001:db8::10]:9000\"",
+                    {"type": "string", "pattern": "^([0-9.]+|\\[[0-9A-Fa-f:.]+(%[^\\]]+)?\\]):[0-9]+$"}),
 }
 
 _BASIC = {int: ("integer", "integer"), float: ("number", "number"), bool: ("boolean", "boolean"),

@@ -11,7 +11,7 @@ second time.
 from __future__ import annotations
 
 from collections.abc import Iterable
-from ipaddress import IPv4Address, IPv4Interface, IPv6Interface, ip_interface
+from ipaddress import IPv4Interface, IPv6Interface, ip_address, ip_interface, ip_network
 from pathlib import PurePosixPath
 from typing import Any
 
@@ -216,14 +216,23 @@ def _check_node(scenario: Scenario, path: str, node: NodeSpec, problems: Found) 
             problems.append((f"{where}.dev", f"{node.name} has no interface {route.dev!r}"
                                              f"{did_you_mean(route.dev, names)}"))
             continue
-        if route.via is not None:
-            gateway = IPv4Address(route.via)
+        family = ip_network(route.prefix).version
+        for field, value in (("via", route.via), ("src", route.src)):
+            if value is not None and ip_address(value).version != family:
+                problems.append((f"{where}.{field}", f"{value} is an IPv{6 if family == 4 else 4} address, but the "
+                                                   f"prefix {route.prefix} is IPv{family}"))
+        if route.via is not None and ip_address(route.via).version == family:
+            gateway = ip_address(route.via)
             candidates = [a for a, port in owned if port.linkable and (route.dev is None or port.name == route.dev)]
-            if not any(gateway in address.network for address in candidates):
+            if gateway.version == 6 and gateway.is_link_local:
+                if route.dev is None:
+                    problems.append((f"{where}.dev", f"the link-local gateway {gateway} needs an interface (dev): "
+                                                     "fe80::/10 is on every link"))
+            elif not any(gateway in address.network for address in candidates):
                 subnets = ", ".join(sorted({str(a.network) for a in candidates})) or "none"
                 problems.append((f"{where}.via", f"gateway {gateway} is not on a connected subnet of {node.name}"
                                                  f"{' ' + route.dev if route.dev else ''} ({subnets})"))
-        if route.src is not None and IPv4Address(route.src) not in local:
+        if route.src is not None and ip_address(route.src) not in local:
             problems.append((f"{where}.src", f"{route.src} is not an address of {node.name}"))
     problems.extend((join_path(path, sub), message) for sub, message in node.check(scenario))
 

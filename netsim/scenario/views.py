@@ -40,6 +40,7 @@ from netsim.scenario.expect import Expectation as _Expectation
 from netsim.scenario.expect import Verdict, register_expectation
 from netsim.scenario.model import Duration, IPv4, Name, Scenario, meta, register_section
 from netsim.scenario.problems import did_you_mean
+from netsim.scenario.results import endpoint
 from netsim.scenario.timeline import app_names
 from netsim.units import parse_duration
 
@@ -80,7 +81,8 @@ class ViewCollector:
         local, peer = view.client, view.observations[-1]
         self.views.append({
             "index": len(self.views), "app": app, "host": sock.host.name, "at": at, "protocol": sock.protocol,
-            "connection": f"{sock.host.name} {local.src}:{local.sport} -> {local.dst}:{local.dport}",
+            "connection": f"{sock.host.name} {endpoint((str(local.src), local.sport))} -> "
+                          f"{endpoint((str(local.dst), local.dport))}",
             "view": view, **view.as_dict(), "last": peer.observer,
         })
 

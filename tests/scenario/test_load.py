@@ -229,6 +229,21 @@ def test_missing_file_and_bad_encoding(tmp_path: Path) -> None:
      "a has no interface 'eth9'"),
     ("[[hosts]]\nname = 'a'\n[[hosts.routes]]\nprefix = '10.0.0.0/8'\ndev = 'lo'\nsrc = '1.2.3.4'\n",
      "hosts[0].routes[0].src", "1.2.3.4 is not an address of a"),
+    ("[[hosts]]\nname = 'a'\n[[hosts.routes]]\nprefix = '2001:db8::1/64'\ndev = 'lo'\n", "hosts[0].routes[0].prefix",
+     "'2001:db8::1/64' has host bits set: did you mean '2001:db8::/64'?"),
+    ("[[hosts]]\nname = 'a'\n[[hosts.interfaces]]\nname = 'e0'\naddresses = ['2001:db8::1/64']\n"
+     "[[hosts.routes]]\nprefix = '::/0'\nvia = '10.0.0.1'\n", "hosts[0].routes[0].via",
+     "10.0.0.1 is an IPv4 address, but the prefix ::/0 is IPv6"),
+    ("[[hosts]]\nname = 'a'\n[[hosts.interfaces]]\nname = 'e0'\naddresses = ['2001:db8::1/64']\n"
+     "[[hosts.routes]]\nprefix = '::/0'\nvia = 'fe80::1'\n", "hosts[0].routes[0].dev",
+     "the link-local gateway fe80::1 needs an interface (dev)"),
+    ("[[hosts]]\nname = 'a'\n[[hosts.interfaces]]\nname = 'e0'\naddresses = ['2001:db8::1/64']\n"
+     "[[hosts.routes]]\nprefix = '::/0'\nvia = '2001:db8:1::1'\n", "hosts[0].routes[0].via",
+     "gateway 2001:db8:1::1 is not on a connected subnet of a (2001:db8::/64)"),
+    ("[[hosts]]\nname = 'a'\n[[hosts.routes]]\nprefix = '::/0'\nvia = 'gw'\n", "hosts[0].routes[0].via",
+     "'gw' is not an IPv4 or IPv6 address"),
+    ("[[apps]]\nkind = 'ping'\nnode = 'h'\ndestination = '10.0.0.1%eth0'\n", "apps[0].destination",
+     "only an IPv6 address takes a zone"),
     ("[[hosts]]\nname = 'a'\nsettings = { ttl = 0 }\n", "hosts[0].settings.ttl", "0 is out of range: must be 1..255"),
     ("[[hosts]]\nname = 'a'\nsettings = { ip_local_port_range = '1-99999' }\n",
      "hosts[0].settings.ip_local_port_range", "ports are 1..65535"),

@@ -56,6 +56,10 @@ class Interface:
         self.native_vlan: int | None = None
         #: whether the node takes a decoded packet beside a frame's bytes (hosts do; see receive)
         self.takes_decoded = bool(getattr(node, "takes_decoded", False))
+        self._env = node.network.env
+        # the trace's frame events of this interface, their labels encoded once (Trace.frame)
+        self._trace_tx = node.network.trace.frame_recorder("tx", self.full_name)
+        self._trace_rx = node.network.trace.frame_recorder("rx", self.full_name)
 
     def __repr__(self) -> str:
         return f"<Interface {self.full_name} {self.mac}>"
@@ -67,39 +71,37 @@ class Interface:
     def transmit(self, data: bytes, decoded: object = None) -> None:
         """Send a frame; ``decoded`` is what decoding its IP datagram gives, for a host at the other
         end to use instead of decoding ``data`` again (ignored unless the same bytes arrive)."""
-        network = self.node.network
         if not self.up:
             self.drop("admin-down", len(data))
             return
-        if self.channel is None:
+        channel = self.channel
+        if channel is None:
             self.drop("no-carrier", len(data))
             return
         counters = self.counters
         counters.tx_frames += 1
         counters.tx_bytes += len(data)
-        now = int(network.env.now)  # (Network.now, without its call)
-        network.trace.frame(now, "tx", self.full_name, data)
+        now = int(self._env._now)  # (Network.now, without its two calls)
+        self._trace_tx(now, data)
         for tap in self.taps:
             tap(now, "tx", data)
-        self.channel.send(data, decoded)
+        channel.send(data, decoded)
 
     def receive(self, data: bytes, decoded: object = None) -> None:
-        node = self.node
         if not self.up:
             self.drop("admin-down", len(data))
             return
-        network = node.network
-        now = int(network.env.now)
+        now = int(self._env._now)
         counters = self.counters
         counters.rx_frames += 1
         counters.rx_bytes += len(data)
-        network.trace.frame(now, "rx", self.full_name, data)
+        self._trace_rx(now, data)
         for tap in self.taps:
             tap(now, "rx", data)
         if decoded is not None and self.takes_decoded:
-            node.on_frame(self, data, decoded)  # type: ignore[call-arg]
+            self.node.on_frame(self, data, decoded)  # type: ignore[call-arg]
         else:
-            node.on_frame(self, data)
+            self.node.on_frame(self, data)
 
     def drop(self, reason: str, length: int = 0) -> None:
         """Count and trace a dropped frame or packet; nothing is ever dropped silently."""

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import attrs
@@ -62,6 +62,24 @@ class Trace:
         self.count += 1
         if self.keep:
             self.records.append(TraceRecord(now, kind, where, {"data": data, **fields}))
+
+    def frame_recorder(self, kind: str, where: str) -> Callable[[int, bytes], None]:
+        """``frame(now, kind, where, data)`` with no other fields, as a function of ``(now,
+        data)`` made once per interface and direction: the same bytes go to the hash (the
+        label encoded here instead of looked up per frame), and the same record is kept."""
+        label = self._labels.get((kind, where))
+        if label is None:
+            label = self._labels[kind, where] = b"\x00%s\x00%s\x00" % (kind.encode(), where.encode())
+        update = self._hash.update
+
+        def record(now: int, data: bytes, /) -> None:
+            update(b"%d%s\x00%d\x00" % (now, label, len(data)))  # (no fields: no JSON)
+            update(data)
+            self.count += 1
+            if self.keep:
+                self.records.append(TraceRecord(now, kind, where, {"data": data}))
+
+        return record
 
     def event(self, now: int, kind: str, where: str, /, **fields: Any) -> None:
         """Any other observable event (socket call, state change, drop with a reason).

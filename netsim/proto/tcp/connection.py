@@ -49,9 +49,9 @@ from netsim.proto.tcp.states import TCPState, legal
 from netsim.wire._fields import trusted_constructor
 from netsim.wire.tcp import TCPSegment, _make_segment
 from netsim.wire.tcp_options import (
+    NOP,
     TCPOption,
     TCPOptionMSS,
-    TCPOptionNOP,
     TCPOptionSACK,
     TCPOptionSACKPermitted,
     TCPOptionTimestamps,
@@ -73,7 +73,7 @@ EV_CLOSED = 32
 # congestion states (Linux's ca_state)
 CA_OPEN, CA_RECOVERY, CA_LOSS = 0, 1, 2
 
-_NOP = TCPOptionNOP()
+_NOP = NOP  # the parser's instance too, so the fast path can test an option by identity
 _make_ts = trusted_constructor(TCPOptionTimestamps)
 _make_sack = trusted_constructor(TCPOptionSACK)
 _TS_OVERHEAD = 12  # NOP NOP TS(10)
@@ -309,8 +309,9 @@ class TCPConnection:
         return self.sndbuf.free if not self.fin_queued else 0
 
     def next_deadline(self) -> int | None:
-        best: int | None = None
-        for t in (self.t_rtx, self.t_delack, self.t_persist, self.t_keepalive, self.t_wait):
+        """The earliest armed timer (asked after every segment)."""
+        best = self.t_rtx
+        for t in (self.t_delack, self.t_persist, self.t_keepalive, self.t_wait):
             if t is not None and (best is None or t < best):
                 best = t
         return best
@@ -355,12 +356,15 @@ class TCPConnection:
 
     def recv(self, size: int, now: int) -> bytes:
         """Read up to ``size`` in-order bytes; opens the window with an update when it matters."""
-        before = self.rcv_wnd
-        data = self.rcvbuf.read(size)
+        rcvbuf = self.rcvbuf
+        before = (self._rcv_edge - rcvbuf.rcv_nxt) & MASK  # rcv_wnd
+        if before >= HALF:
+            before = 0
+        data = rcvbuf.read(size)
         if data and self.state in _DATA_IN_STATES:
             # Linux tcp_cleanup_rbuf: a delayed ACK for pushed data goes out once the application
             # has read it all; and the window is announced when it at least doubles
-            if self.t_delack is not None and self._ack_pushed and not self.rcvbuf.readable:
+            if self.t_delack is not None and self._ack_pushed and not rcvbuf._ready:
                 self._send_ack(now)
                 return data
             offer = self._window_offer()
@@ -475,7 +479,10 @@ class TCPConnection:
         Linux's ``__tcp_select_window``, no more than ``rcv_ssthresh``: the window starts at
         the SYN's and grows with the data that arrives (``tcp_grow_window``)."""
         rcvbuf = self.rcvbuf
-        free = rcvbuf.window
+        free = rcvbuf.capacity - len(rcvbuf._ready)  # rcvbuf.window, without its call
+        if rcvbuf._ooo:
+            free -= rcvbuf.out_of_order_bytes
+        free = max(free, 0)
         if free < rcvbuf.capacity // 2 and free < self._rcv_mss:
             return 0
         return min(free, self.rcv_ssthresh, 65535 << self.rcv_wscale)
@@ -510,16 +517,7 @@ class TCPConnection:
     def _emit(self, seq: int, flags: int, payload: bytes, now: int, options: tuple[TCPOption, ...] | None = None,
               window: int | None = None) -> None:
         if options is None:
-            if self.ts_ok:
-                ts = _make_ts((now // MS + self.ts_offset) & MASK, self.ts_recent)
-                # (without out-of-order data there are no blocks: skip the search)
-                blocks = self._sack_blocks() if self.sack_ok and flags & ACK and self.rcvbuf._ooo else None
-                options = (_NOP, _NOP, ts, _NOP, _NOP, _make_sack(tuple(blocks[:3]))) if blocks else (_NOP, _NOP, ts)
-            elif self.sack_ok and flags & ACK:
-                blocks = self._sack_blocks() if self.rcvbuf._ooo else []
-                options = (_NOP, _NOP, _make_sack(tuple(blocks[:4]))) if blocks else ()
-            else:
-                options = ()
+            options = self._options(flags, now)
         if window is None:
             window = self._window_field()
         ack = self.rcvbuf.rcv_nxt if flags & ACK else 0
@@ -529,6 +527,19 @@ class TCPConnection:
             self._rcv_unacked = 0
             self.t_delack = None
             self._ack_pushed = False
+
+    def _options(self, flags: int, now: int) -> tuple[TCPOption, ...]:
+        """The option area of a segment other than a SYN: timestamps when agreed (RFC 7323 §3),
+        and SACK blocks on an ACK while out-of-order data waits (RFC 2018 §4)."""
+        if self.ts_ok:
+            ts = _make_ts((now // MS + self.ts_offset) & MASK, self.ts_recent)
+            # (without out-of-order data there are no blocks: skip the search)
+            blocks = self._sack_blocks() if self.sack_ok and flags & ACK and self.rcvbuf._ooo else None
+            return (_NOP, _NOP, ts, _NOP, _NOP, _make_sack(tuple(blocks[:3]))) if blocks else (_NOP, _NOP, ts)
+        if self.sack_ok and flags & ACK:
+            blocks = self._sack_blocks() if self.rcvbuf._ooo else []
+            return (_NOP, _NOP, _make_sack(tuple(blocks[:4]))) if blocks else ()
+        return ()
 
     def _sack_blocks(self) -> list[tuple[int, int]]:
         """RFC 2018 §4: the block holding the most recently received segment first."""
@@ -595,7 +606,7 @@ class TCPConnection:
         return free
 
     def _send_ack(self, now: int) -> None:
-        self._emit(self.snd_nxt, ACK, b"", now)
+        self._emit(self.iss + self._max, ACK, b"", now)  # SND.NXT (_emit wraps it)
         if self._quick:
             self._quick -= 1
 
@@ -611,7 +622,19 @@ class TCPConnection:
             self._retransmit_lost(now)
         cc = self.cc
         mss = self.mss
-        buf_end = self._buf_off + len(self.sndbuf._data)
+        data = self.sndbuf._data
+        buf_off = self._buf_off
+        buf_end = buf_off + len(data)
+        # the terms of the pipe (RFC 6675) other than SND.NXT, which this loop does not change
+        not_in_pipe = self._una + self._sacked_bytes + self._lost_bytes - self._retrans_bytes
+        if not self.sack_ok:
+            not_in_pipe += self._reno_sacked * mss
+        # options and window of every segment of this burst: what they depend on (the clock,
+        # TS.Recent, the receive side) stays as it is while the loop runs, and the window field
+        # computed twice is the same, so they are worked out once (as _emit would, each time)
+        options: tuple[TCPOption, ...] | None = None
+        window = 0
+        outbox = self.outbox
         sent_any = False
         while True:
             unsent = buf_end - self._max
@@ -621,7 +644,8 @@ class TCPConnection:
             size = min(unsent, mss) if unsent > 0 else 0
             if size:
                 win_room = self._una + self.snd_wnd - self._max
-                cwnd_room = cc.cwnd - self.pipe
+                pipe = self._max - not_in_pipe
+                cwnd_room = cc.cwnd - pipe if pipe > 0 else cc.cwnd
                 room = min(win_room, cwnd_room)
                 if room < size:
                     if cwnd_room < size and cwnd_room < win_room:
@@ -644,8 +668,13 @@ class TCPConnection:
                 flags |= FIN
             if size and end == buf_end:
                 flags |= PSH
-            payload = self.sndbuf.peek(start - self._buf_off, size) if size else b""
-            self._emit((self.iss + start) & MASK, flags, payload, now)
+            offset = start - buf_off
+            payload = bytes(data[offset : offset + size]) if size else b""  # (SendBuffer.peek)
+            if options is None:
+                options = self._options(flags, now)
+                window = self._window_field()
+            outbox.append(_make_segment(self.local_port, self.remote_port, (self.iss + start) & MASK,
+                                        self.rcvbuf.rcv_nxt, flags, window, 0, options, payload, None, 0))
             seg_end = end + (1 if flags & FIN else 0)
             self.rtx.append(SentSegment(start, seg_end, flags & (FIN | SYN), now))
             self._max = seg_end
@@ -655,6 +684,10 @@ class TCPConnection:
             if flags & FIN:
                 break
         if sent_any:
+            # what _emit does after each segment carrying an ACK
+            self._rcv_unacked = 0
+            self.t_delack = None
+            self._ack_pushed = False
             self.t_persist = None
             if self.t_rtx is None:
                 self.t_rtx = now + self.rtt.rto
@@ -715,6 +748,87 @@ class TCPConnection:
     # --- segment arrival (RFC 9293 §3.10.7) ----------------------------------------------------
 
     def segment_arrives(self, seg: TCPSegment, now: int) -> None:
+        """A segment for this connection (RFC 9293 §3.10.7).
+
+        First a header-prediction fast path (Van Jacobson's, as Linux's ``tcp_rcv_established``)
+        for what a bulk transfer is made of: in ESTABLISHED (or FIN-WAIT-1, a sender that has
+        closed while its data is in flight), an ACK (PSH allowed) at exactly RCV.NXT, with the
+        usual option area (NOP NOP Timestamps, or none without timestamps) that passes PAWS
+        and acknowledges nothing unsent.  It does
+        what the general path does for such a segment, in the same order, minus the checks
+        whose outcome the conditions fix (acceptability, RST, SYN, SACK); anything else goes to
+        :meth:`_segment_arrives`.  ``tests/proto/tcp/test_fast_path.py`` holds the two to the
+        same result.
+        """
+        state = self.state
+        if state is not S.ESTABLISHED and state is not S.FIN_WAIT_1:
+            self._segment_arrives(seg, now)
+            return
+        flags = seg.flags
+        if flags != ACK and flags != ACK | PSH:
+            self._segment_arrives(seg, now)
+            return
+        options = seg.options
+        tsval = tsecr = None
+        if self.ts_ok:
+            if len(options) != 3 or options[0] is not _NOP or options[1] is not _NOP:
+                self._segment_arrives(seg, now)
+                return
+            ts = options[2]
+            if type(ts) is not TCPOptionTimestamps:
+                self._segment_arrives(seg, now)
+                return
+            tsval, tsecr = ts.tsval, ts.tsecr
+            if self.ts_recent and 0 < ((self.ts_recent - tsval) & MASK) < HALF:  # PAWS would reject it
+                self._segment_arrives(seg, now)
+                return
+        elif options:
+            self._segment_arrives(seg, now)
+            return
+        rcvbuf = self.rcvbuf
+        seq = seg.seq
+        payload = seg.payload
+        if seq != rcvbuf.rcv_nxt or (payload and not 0 < ((self._rcv_edge - seq) & MASK) < HALF):
+            self._segment_arrives(seg, now)  # not the next byte, or data into a zero window
+            return
+        ack = seg.ack
+        iss = self.iss
+        una = (iss + self._una) & MASK
+        if 0 < ((ack - iss - self._max) & MASK) < HALF or (
+                self.max_snd_wnd and 0 < ((una - self.max_snd_wnd - ack) & MASK) < HALF):
+            self._segment_arrives(seg, now)  # acknowledges something unsent, or too old
+            return
+        # what the general path does for it from here on
+        self.last_rcv = now
+        self._keepalive_probes = 0
+        if tsval is not None:
+            self.ts_recent = tsval  # RFC 7323 §4.3
+        # step 5: the ACK (the general path's _ack_processing, where no SACK option can be)
+        acked = (ack - una) & MASK
+        if acked >= HALF:
+            acked = 0
+        window_changed = self._window_update(seq, ack, seg.window)
+        if acked:
+            self._new_ack(acked, now, tsecr)
+        elif self._max > self._una and not payload and not window_changed:
+            self._dup_ack(now, 0)
+        if self.fin_queued and self._una == self._fin_off + 1 and not self._fin_acked(now):
+            return
+        if window_changed and self.snd_wnd and self.t_persist is not None:
+            self.t_persist = None
+        if self.state is not S.ESTABLISHED:
+            self._text_and_fin(seq, payload, flags, now)  # FIN-WAIT-1 or -2: the general steps 7, 8
+            return
+        # _text_and_fin for ESTABLISHED and no FIN in the segment
+        if payload:
+            self._data_arrival(seq, payload, now, flags & PSH)
+        if self._fin_seq is not None and self._fin_seq == rcvbuf.rcv_nxt:
+            self._fin_arrival(now)  # a FIN that came ahead of its data is next now
+        if self.state in _SENDING_STATES and (self.sndbuf._data or self._lost_bytes or self.fin_queued):
+            self._push(now)
+
+    def _segment_arrives(self, seg: TCPSegment, now: int) -> None:
+        """The general path of :meth:`segment_arrives`: every state, every segment."""
         state = self.state
         if state is S.CLOSED or state is S.LISTEN:
             return
@@ -815,6 +929,11 @@ class TCPConnection:
             self.snd_wl1 = seq_add(seq, -1)  # so the window below is taken
         if not self._ack_processing(seg, now, tsecr):
             return
+        self._text_and_fin(seq, payload, flags, now)
+
+    def _text_and_fin(self, seq: int, payload: bytes, flags: int, now: int) -> None:
+        """Steps 7 and 8 of segment arrival (after an acceptable ACK), and sending what the ACK
+        and the window allow."""
         if self.state is S.CLOSED or self.state is S.TIME_WAIT:
             return
         # 7. segment text
@@ -930,18 +1049,7 @@ class TCPConnection:
         acked = (ack - una) & MASK  # seq_sub(ack, una) if seq_gt(ack, una)
         if acked >= HALF:
             acked = 0
-        seq = seg.seq
-        # window update (RFC 9293 §3.10.7.4, SND.WL1/WL2)
-        new_window = seg.window << self.snd_wscale
-        window_changed = False
-        wl1 = self.snd_wl1
-        if 0 < ((seq - wl1) & MASK) < HALF or (wl1 == seq and ((ack - self.snd_wl2) & MASK) < HALF):
-            window_changed = new_window != self.snd_wnd
-            self.snd_wnd = new_window
-            self.snd_wl1, self.snd_wl2 = seq, ack
-            self.max_snd_wnd = max(self.max_snd_wnd, new_window)
-            if new_window:
-                self._persist_backoff = 0
+        window_changed = self._window_update(seg.seq, ack, seg.window)
         sacked_new = 0
         if self.sack_ok and self.rtx:
             for option in seg.options:
@@ -953,21 +1061,40 @@ class TCPConnection:
             self._new_ack(acked, now, tsecr)
         elif outstanding and (sacked_new or (not seg.payload and not seg.flags & (SYN | FIN) and not window_changed)):
             self._dup_ack(now, sacked_new)
-        # state changes driven by the ACK of our FIN
-        if self.fin_queued and self._una == self._fin_off + 1:
-            state = self.state
-            if state is S.FIN_WAIT_1:
-                self._set_state(S.FIN_WAIT_2, "rcv ACK of FIN", now)
-                if self.orphaned:
-                    self.t_wait = now + self.settings.fin_timeout
-            elif state is S.CLOSING:
-                self._set_state(S.TIME_WAIT, "rcv ACK of FIN", now)
-            elif state is S.LAST_ACK:
-                self._set_state(S.CLOSED, "rcv ACK of FIN", now)
-                return False
+        if self.fin_queued and self._una == self._fin_off + 1 and not self._fin_acked(now):
+            return False
         if window_changed and self.snd_wnd and self.t_persist is not None:
             self.t_persist = None
         return True
+
+    def _fin_acked(self, now: int) -> bool:
+        """The state change an ACK of our FIN brings; False when the connection is over."""
+        state = self.state
+        if state is S.FIN_WAIT_1:
+            self._set_state(S.FIN_WAIT_2, "rcv ACK of FIN", now)
+            if self.orphaned:
+                self.t_wait = now + self.settings.fin_timeout
+        elif state is S.CLOSING:
+            self._set_state(S.TIME_WAIT, "rcv ACK of FIN", now)
+        elif state is S.LAST_ACK:
+            self._set_state(S.CLOSED, "rcv ACK of FIN", now)
+            return False
+        return True
+
+    def _window_update(self, seq: int, ack: int, window: int) -> bool:
+        """Take the segment's window if it is the newest (RFC 9293 §3.10.7.4, SND.WL1/WL2);
+        True if SND.WND changed."""
+        wl1 = self.snd_wl1
+        if not (0 < ((seq - wl1) & MASK) < HALF or (wl1 == seq and ((ack - self.snd_wl2) & MASK) < HALF)):
+            return False
+        new_window = window << self.snd_wscale
+        changed = new_window != self.snd_wnd
+        self.snd_wnd = new_window
+        self.snd_wl1, self.snd_wl2 = seq, ack
+        self.max_snd_wnd = max(self.max_snd_wnd, new_window)
+        if new_window:
+            self._persist_backoff = 0
+        return changed
 
     def _new_ack(self, acked: int, now: int, tsecr: int | None) -> None:
         """SND.UNA advances: clean the queue, sample the RTT, grow or settle the window."""
@@ -1130,7 +1257,14 @@ class TCPConnection:
         before = rcvbuf.rcv_nxt
         in_order = seq == before
         had_ooo = bool(rcvbuf._ooo)
-        added = rcvbuf.insert(seq, payload)
+        ready = rcvbuf._ready
+        if in_order and not had_ooo and size <= rcvbuf.capacity - len(ready):
+            # the common case, as ReceiveBuffer.insert does it: it all fits, nothing to drain
+            ready += payload
+            rcvbuf.rcv_nxt = (before + size) & MASK
+            added = size
+        else:
+            added = rcvbuf.insert(seq, payload)
         if added:
             self.events |= EV_READABLE
         if not in_order or had_ooo:
@@ -1146,7 +1280,8 @@ class TCPConnection:
             # Linux tcp_grow_window: each in-order segment lets the offered window grow by two
             # segments, up to the buffer (netsim counts payload where Linux counts truesize)
             self.rcv_ssthresh = min(self.rcv_ssthresh + 2 * self._rcv_mss, rcvbuf.capacity)
-        if self._quick or self._rcv_unacked >= 2 * self._rcv_mss or self.rcv_wnd < self._rcv_mss:
+        window = (self._rcv_edge - rcvbuf.rcv_nxt) & MASK  # rcv_wnd
+        if self._quick or self._rcv_unacked >= 2 * self._rcv_mss or (window if window < HALF else 0) < self._rcv_mss:
             self._send_ack(now)
         else:
             if self.t_delack is None:

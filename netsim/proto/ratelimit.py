@@ -15,7 +15,10 @@ is exact and no float ever enters it.
 - a bucket per destination (Linux keeps it in the inet_peer entry): one token every
   ``icmp_ratelimit`` = 1000 ms, at most 6 saved (``XRLIM_BURST_FACTOR``); not applied to
   errors sent out of the loopback interface;
-- the host-wide token is spent only when the per-destination bucket allows the message.
+- the host-wide token is spent only when the per-destination bucket allows the message;
+- ICMPv6 errors (``icmpv6_xrlim_allow``) share the host-wide bucket; their per-destination
+  interval is ``net.ipv6.icmp.ratelimit`` (1000 ms) halved for every 32 bits the route towards
+  the destination is shorter than /128 (a /64: 250 ms; the default route: 62.5 ms).
 
 What netsim simplifies: Linux refills the host-wide credit in jiffy steps and only when 20 ms
 have passed (``HZ/50``), and since 6.x spends a random 0-2 credits per message (against the
@@ -155,10 +158,15 @@ class ICMPRateLimiter:
         return bool(self.ratemask >> icmp_type & 1)
 
     def allow(
-        self, dst: IPv4Address | IPv6Address, icmp_type: int, code: int, now: int, *, loopback: bool = False
+        self, dst: IPv4Address | IPv6Address, icmp_type: int, code: int, now: int, *, loopback: bool = False,
+        route_prefix_len: int | None = None,
     ) -> bool:
         """Whether an ICMP message of ``icmp_type``/``code`` to ``dst`` may be sent at ``now``
-        (an ICMPv6 one when ``dst`` is an IPv6 address)."""
+        (an ICMPv6 one when ``dst`` is an IPv6 address).
+
+        For ICMPv6, ``route_prefix_len`` is the prefix length of the route towards ``dst``:
+        Linux's ``icmpv6_xrlim_allow`` "gives more bandwidth to wider prefixes", dividing the
+        interval by 2 for every 32 bits the prefix is shorter than 128 (a /64: 250 ms)."""
         if not self.is_limited(icmp_type, code, icmpv6=dst.version == 6):
             return True
         # a full bucket stays full, so making it on first use is the same as at boot
@@ -168,18 +176,21 @@ class ICMPRateLimiter:
         if not bucket.available(now):
             self.limited_global += 1
             return False
-        if not loopback and not self._peer(dst, now).allow(now):
+        interval = self.ratelimit
+        if route_prefix_len is not None and dst.version == 6 and route_prefix_len < 128:
+            interval >>= (128 - route_prefix_len) >> 5
+        if not loopback and not self._peer(dst, now, interval).allow(now):
             self.limited_host += 1
             return False
         bucket.consume(now)
         return True
 
-    def _peer(self, dst: IPv4Address | IPv6Address, now: int) -> TokenBucket:
+    def _peer(self, dst: IPv4Address | IPv6Address, now: int, interval: int) -> TokenBucket:
         peer = self._peers.get(dst)
         if peer is None:
             if len(self._peers) >= self.max_peers:
                 # a full bucket is the same as none: forget those (inet_peer GC, deterministic)
                 for key in [key for key, bucket in self._peers.items() if bucket.is_full(now)]:
                     del self._peers[key]
-            peer = self._peers[dst] = TokenBucket.every(self.ratelimit, ICMP_PEER_BURST, now)
+            peer = self._peers[dst] = TokenBucket.every(interval, ICMP_PEER_BURST, now)
         return peer

@@ -34,7 +34,15 @@ from netsim.proto.routing import Route, RoutingTable
 from netsim.proto.tcp.settings import TCPSettings
 from netsim.sim.interface import Interface
 from netsim.sim.node import Node
-from netsim.sim.sockets import ICMPErrorReport, ICMPSocket, Socket, UDPSocket, error, socket_name
+from netsim.sim.sockets import (
+    IP_PMTUDISC_DONT,
+    ICMPErrorReport,
+    ICMPSocket,
+    Socket,
+    UDPSocket,
+    error,
+    socket_name,
+)
 from netsim.wire._fields import fast_ipv4
 from netsim.wire.arp import ARPPacket
 from netsim.wire.fastpath import decode_ipv4_tcp_packet, encode_tcp_datagram
@@ -67,6 +75,9 @@ _ETHERTYPE_ARP = b"\x08\x06"
 UNRESOLVED_QUEUE_LEN = 212992 // 2096  # unres_qlen_bytes / truesize of a 1500-byte frame
 
 #: ICMP destination-unreachable code -> the errno a connected socket sees (Linux icmp_err_convert)
+#: the Destination Unreachable codes Linux's icmp_err_convert calls fatal (hard errors: reported to
+#: a connected UDP socket even without IP_RECVERR)
+UNREACHABLE_FATAL = frozenset({2, 3, 6, 7, 8, 9, 10, 13, 14, 15})
 UNREACHABLE_ERRNO = {
     0: errno.ENETUNREACH, 1: errno.EHOSTUNREACH, 2: errno.ENOPROTOOPT, 3: errno.ECONNREFUSED,
     4: errno.EMSGSIZE, 5: errno.EOPNOTSUPP, 6: errno.ENETUNREACH, 7: errno.EHOSTDOWN, 8: errno.ENONET,
@@ -539,29 +550,39 @@ class Host(Node):
             sock = next((c for c in self.icmp_ids.get(identifier, ()) if c.family == 4), None)
         if sock is None:
             return
-        code = UNREACHABLE_ERRNO.get(message.code, errno.EHOSTUNREACH) if message.type == 3 else errno.EHOSTUNREACH
+        # Linux's __udp4_lib_err and ping_err: "fragmentation needed" is a hard EMSGSIZE unless
+        # the socket does no PMTU discovery (then it is not reported at all); other unreachables
+        # take icmp_err_convert's errno and fatality; time exceeded is a soft EHOSTUNREACH
+        if message.type != 3:
+            code, hard = errno.EHOSTUNREACH, False
+        elif message.code == 4:
+            if sock.pmtudisc == IP_PMTUDISC_DONT:
+                return
+            code, hard = errno.EMSGSIZE, True
+        else:
+            code = UNREACHABLE_ERRNO.get(message.code, errno.EHOSTUNREACH)
+            hard = message.code in UNREACHABLE_FATAL
         report = ICMPErrorReport(
             offender=str(packet.src), type=message.type, code=message.code, original_dst=str(original_dst),
             original_dst_port=(l4[2] << 8) | l4[3] if protocol == 17 else 0,
-            next_hop_mtu=getattr(message, "next_hop_mtu", 0),
+            next_hop_mtu=getattr(message, "next_hop_mtu", 0), errno=code,
         )
-        # without IP_RECVERR Linux reports only hard errors to connected sockets (RFC 1122
-        # §4.1.3.3), and "fragmentation needed" only updates the PMTU
-        self.report_icmp_error(sock, report, code, hard=isinstance(message, ICMPv4DestUnreachable)
-                               and message.code != 4)
+        self.report_icmp_error(sock, report, code, hard=hard)
 
     @staticmethod
     def report_icmp_error(sock: Socket, report: ICMPErrorReport, code: int, *, hard: bool) -> None:
         """Give a UDP or ping socket an ICMP error about one of its datagrams, as Linux's
-        ``ip_icmp_error``/``ipv6_icmp_error`` and ``__udp4_lib_err``/``__udp6_lib_err`` do.
+        ``__udp4_lib_err``/``__udp6_lib_err``/``ping_err`` do (checked against Linux by
+        tests/oracles/test_linux_ipv6.py).
 
-        With IP_RECVERR (IPV6_RECVERR) every error is queued, and a ping socket's or a connected
-        socket's pending receive also fails with ``code`` (what iputils ping prints "From ..."
-        for); without it only a ``hard`` error reaches a connected socket."""
+        With IP_RECVERR (IPV6_RECVERR) every error is queued for :meth:`Socket.recv_error` and
+        also becomes the socket's pending error, connected or not: its next send or receive
+        fails with ``code`` (``sk_err``; what iputils ping prints "From ..." for, and why
+        traceroute reads the queue before it sends again).  Without it only a ``hard`` error
+        (RFC 1122 §4.1.3.3; icmp_err_convert's "fatal") reaches a connected socket."""
         if sock.recv_errors:
             sock.push_error(report)
-            if sock.protocol == "icmp" or sock.remote is not None:
-                sock.report_error(code)
+            sock.report_error(code)
         elif hard and sock.remote is not None:
             sock.report_error(code)
 

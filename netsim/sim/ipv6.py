@@ -352,8 +352,11 @@ class IPv6Stack:
             sock = next((c for c in candidates if getattr(c, "family", 4) == 6), None)
         if sock is None:
             return
+        if mtu:
+            hard = True  # __udp6_lib_err: Packet Too Big is a hard EMSGSIZE (the socket does PMTU discovery)
         report = ICMPErrorReport(offender=str(packet.src), type=message.type, code=message.code,
-                                 original_dst=str(original_dst), original_dst_port=port, next_hop_mtu=mtu)
+                                 original_dst=str(original_dst), original_dst_port=port, next_hop_mtu=mtu,
+                                 errno=code)
         host.report_icmp_error(sock, report, code, hard=hard)
 
     # --- ICMPv6 errors we send ----------------------------------------------------------------
@@ -376,7 +379,9 @@ class IPv6Stack:
         if offending[6] == _ICMPV6 and len(offending) > 40 and offending[40] < 128:
             return  # (e.1): no error about an error
         now = host.network.now
-        if not host.icmp_limiter.allow(src, message.type, message.code, now, loopback=src in self.local):
+        route = host.routes.lookup(src)
+        if not host.icmp_limiter.allow(src, message.type, message.code, now, loopback=src in self.local,
+                                       route_prefix_len=route.prefix.prefixlen if route is not None else 128):
             host.counters["icmp-ratelimited"] = host.counters.get("icmp-ratelimited", 0) + 1
             return
         if dst in self.local:

@@ -37,7 +37,9 @@ _IP_RECVERR = getattr(_socket, "IP_RECVERR", 11)  # Linux's value
 # fragments locally otherwise; DO always sets it and fails with EMSGSIZE; PROBE sets it, ignoring the PMTU
 IP_MTU_DISCOVER = getattr(_socket, "IP_MTU_DISCOVER", 10)
 IP_PMTUDISC_DONT, IP_PMTUDISC_WANT, IP_PMTUDISC_DO, IP_PMTUDISC_PROBE = 0, 1, 2, 3
-_IPV6_RECVERR = getattr(_socket, "IPV6_RECVERR", 25)  # Linux's value
+_IPV6_RECVERR = getattr(_socket, "IPV6_RECVERR", 25)  # Linux's values, where Python has no name
+_IPV6_DONTFRAG = getattr(_socket, "IPV6_DONTFRAG", 62)
+_IP_MTU, _IPV6_MTU = getattr(_socket, "IP_MTU", 14), getattr(_socket, "IPV6_MTU", 24)
 
 
 def _df_for(pmtudisc: int) -> bool | None:
@@ -132,8 +134,8 @@ def socket_name(host: Host, family: int, ip: Any, port: int, own: Any = None) ->
 
 @attrs.frozen
 class ICMPErrorReport:
-    """One entry of a socket's error queue: who sent the ICMP error, its type and code, and the
-    destination and ports of the datagram it quotes."""
+    """One entry of a socket's error queue: who sent the ICMP error, its type and code, the
+    destination and ports of the datagram it quotes, and the errno it means."""
 
     offender: str
     type: int
@@ -141,6 +143,7 @@ class ICMPErrorReport:
     original_dst: str
     original_dst_port: int
     next_hop_mtu: int = 0
+    errno: int = 0  # what the error means to the socket (sock_extended_err's ee_errno)
 
 
 class Socket:
@@ -175,6 +178,7 @@ class Socket:
         self.last_ttl: int | None = None
         self.ttl: int | None = None  # IP_TTL; None: the host's default (net.ipv4.ip_default_ttl)
         self.pmtudisc = IP_PMTUDISC_WANT  # Linux's default for UDP and ICMP sockets
+        self.dontfrag = False  # IPV6_DONTFRAG
 
     def __repr__(self) -> str:
         return f"<{type(self).__name__} fd={self.fd} {self.getsockname()}>"
@@ -282,12 +286,66 @@ class Socket:
             self.ttl = None if value == -1 else int(value)
         elif option == _IPV6_RECVERR:
             self.recv_errors = bool(value)
+        elif option == _IPV6_DONTFRAG:
+            # (netsim never fragments IPv6 datagrams it sends: they fail with EMSGSIZE over the
+            # path MTU either way, which is what this option asks for)
+            self.dontfrag = bool(value)
         elif option == _socket.IPV6_V6ONLY:
             if self.local_port is not None:
                 self._raise("setsockopt", errno.EINVAL, level=level, option=option, value=value)
             self.v6only = bool(value)
         else:
             self._raise("setsockopt", errno.ENOPROTOOPT, level=level, option=option)
+
+    def getsockopt(self, level: int, option: int) -> int:
+        """An option's value, as Linux gives it: what :meth:`setsockopt` set, SO_ERROR (the
+        pending error, cleared by reading it), SO_TYPE, and a connected socket's path MTU
+        (IP_MTU / IPV6_MTU: ENOTCONN when not connected)."""
+        self._check_open("getsockopt")
+        value: int | None = None
+        if level == _socket.SOL_SOCKET:
+            if option == _socket.SO_ERROR:
+                value, self.pending_error = self.pending_error or 0, None
+            else:
+                value = {_socket.SO_REUSEADDR: int(self.reuse_address), _socket.SO_BROADCAST: int(self.broadcast),
+                         _socket.SO_RCVBUF: self.receive_buffer, _socket.SO_TYPE: _socket.SOCK_DGRAM}.get(option)
+        elif level == _socket.IPPROTO_IP and self.family == 4:
+            if option == _IP_MTU:
+                value = self._path_mtu()
+            else:
+                value = {_socket.IP_TTL: self.ttl or self.host.ttl, IP_MTU_DISCOVER: self.pmtudisc,
+                         _IP_RECVERR: int(self.recv_errors)}.get(option)
+        elif level == _socket.IPPROTO_IPV6 and self.family == 6:
+            if option == _IPV6_MTU:
+                value = self._path_mtu()
+            else:
+                value = {_socket.IPV6_UNICAST_HOPS: self.ttl or 64, _IPV6_RECVERR: int(self.recv_errors),
+                         _IPV6_DONTFRAG: int(self.dontfrag), _socket.IPV6_V6ONLY: int(self.v6only)}.get(option)
+        if value is None:
+            self._raise("getsockopt", errno.ENOPROTOOPT, level=level, option=option)
+        assert value is not None
+        self._trace("getsockopt", value, level=level, option=option)
+        return value
+
+    def _path_mtu(self) -> int:
+        """IP_MTU / IPV6_MTU: the path MTU towards the connected peer (the route's interface MTU,
+        lowered by what PMTU discovery learned)."""
+        if self.remote is None:
+            self._raise("getsockopt", errno.ENOTCONN)
+        assert self.remote is not None
+        host = self.host
+        ip: Any = self.remote[0]
+        if ip.version == 6:
+            source: Any = self.local_ip or getattr(self, "connected_source", None)
+            where = host.ip6.interface_for(source, ip) if host.ip6 is not None and source is not None else None
+            out = where[0] if where is not None else None
+        else:
+            route = host.route_to(ip)
+            out = host.interfaces[route.interface] if route is not None else None
+        if out is None:
+            self._raise("getsockopt", errno.ENETUNREACH)
+        assert out is not None
+        return host.path_mtu(ip, out)
 
     def _addr(self, address: Any, call: str) -> tuple[Any, int, str | None]:
         """(ip or None, port, scope interface) of a socket address of this socket's family."""

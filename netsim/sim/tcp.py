@@ -290,6 +290,7 @@ class TCPLayer:
         key = child.four_tuple
         assert key is not None
         child.conn = TCPConnection.passive(seg, now=now, **child.engine_args(self.isn(key)))
+        child.sync_path_mtu(now)
         queue.syn_queue[key] = child
         self.register(child)
         child.service()
@@ -364,6 +365,7 @@ class TCPLayer:
         args = child.engine_args(0)
         del args["iss"]
         child.conn = TCPConnection.from_cookie(seg, mss, wscale, sack, ts, now=now, **args)
+        child.sync_path_mtu(now)
         self.register(child)
         queue.accept_queue.append(child)
         child.conn.segment_arrives(seg, now)  # any data the ACK carries
@@ -566,15 +568,35 @@ class TCPSocket:
         counters = self.layer.counters
         data = 0
         segments = conn.take_outbox()
+        resync = False
         for seg in segments:
             if seg.payload:
                 data += 1
             code = send_ip(src, dst, 6, seg, df=True)
             if code:
                 self.layer.count(f"output-{errno.errorcode.get(code, code)}")
+                resync |= code == errno.EMSGSIZE
         counters["segments-sent"] = counters.get("segments-sent", 0) + len(segments)
         if data:
             counters["data-segments-sent"] = counters.get("data-segments-sent", 0) + data
+        if resync and self.sync_path_mtu(self.host.network.now):
+            self._transmit(conn)  # what no longer fits, resent at once in smaller segments
+
+    def sync_path_mtu(self, now: int) -> bool:
+        """Take the path MTU the host's route cache knows towards the peer (Linux's
+        ``tcp_sync_mss`` from ``dst_mtu``: at connect, and whenever the cached value moved, e.g.
+        because another socket's datagram drew a "packet too big"); whether it lowered the MSS.
+        Without it a connection to a destination whose PMTU is already known would send
+        segments its own host refuses (EMSGSIZE) for ever."""
+        conn = self.conn
+        if conn is None or self.remote is None:
+            return False
+        cached = self.host.pmtu.lookup(self.remote[0], now)
+        if cached is None:
+            return False
+        before = conn.mss
+        conn.set_pmtu(cached, now)
+        return conn.mss < before
 
     def _on_timer(self, at: int, _event: Any) -> None:
         if self._timer_at != at or self.conn is None:
@@ -786,6 +808,7 @@ class TCPSocket:
         assert key is not None
         now = host.network.now
         self.conn = TCPConnection.active(self.local_port, port, now=now, **self.engine_args(layer.isn(key)))
+        self.sync_path_mtu(now)
         layer.register(self)
         event = self.env.event()
         self._connect_waiter = event

@@ -41,6 +41,8 @@ import sys
 import time
 from typing import Any
 
+from tests.oracles.linux_netns import namespaces_unavailable
+
 SERVER = r'''
 import json, selectors, socket, sys, time
 sel = selectors.DefaultSelector()
@@ -192,11 +194,7 @@ def available() -> str | None:
             return f"needs {tool} (Debian packages iproute2, nftables, conntrack)"
     if not os.path.exists("/proc/sys/net/netfilter"):
         return "the kernel has no netfilter"
-    probe = subprocess.run(["ip", "netns", "add", "netsim-natprobe"], check=False, capture_output=True, text=True)
-    if probe.returncode != 0:
-        return f"cannot create network namespaces: {probe.stderr.strip()}"
-    subprocess.run(["ip", "netns", "del", "netsim-natprobe"], check=False, capture_output=True)
-    return None
+    return namespaces_unavailable("netsim-natprobe")
 
 
 def _ours(lines: list[str]) -> list[str]:

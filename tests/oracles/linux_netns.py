@@ -16,6 +16,8 @@ import sys
 import time
 from pathlib import Path
 
+import pytest
+
 ECHO = r'''
 import socket, sys
 role, size = sys.argv[1], int(sys.argv[2])
@@ -61,11 +63,26 @@ def available() -> str | None:
     for tool in ("ip", "tcpdump"):
         if shutil.which(tool) is None:
             return f"needs {tool}"
-    probe = subprocess.run(["ip", "netns", "add", "netsim-probe"], check=False, capture_output=True, text=True)
-    if probe.returncode != 0:
-        return f"cannot create network namespaces: {probe.stderr.strip()}"
-    subprocess.run(["ip", "netns", "del", "netsim-probe"], check=False, capture_output=True)
+    return namespaces_unavailable("netsim-probe")
+
+
+def namespaces_unavailable(probe: str) -> str | None:
+    """None when a namespace named ``probe`` can be made (and is removed again), else why not."""
+    made = subprocess.run(["ip", "netns", "add", probe], check=False, capture_output=True, text=True)
+    if made.returncode != 0:
+        return f"cannot create network namespaces: {made.stderr.strip()}"
+    subprocess.run(["ip", "netns", "del", probe], check=False, capture_output=True)
     return None
+
+
+def require(why: str | None, oracle: str) -> None:
+    """Skip the test when the oracle cannot run here (``why``), or fail it when the environment
+    says the oracle must run (NETSIM_REQUIRE_NETNS=1, as CI sets it)."""
+    if why is None:
+        return
+    if os.environ.get("NETSIM_REQUIRE_NETNS"):
+        pytest.fail(f"the {oracle} is required but unavailable: {why}")
+    pytest.skip(f"the {oracle} is unavailable: {why}")
 
 
 def _run(*command: str) -> None:

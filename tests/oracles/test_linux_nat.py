@@ -12,7 +12,6 @@ NETSIM_REQUIRE_NETNS=1 makes that a failure.
 
 from __future__ import annotations
 
-import os
 import re
 import socket as _socket
 from collections.abc import Generator
@@ -24,7 +23,7 @@ from netsim.proto.nat import TCP, NatBehaviour, PortForward
 from netsim.sim.network import Network
 from netsim.units import MS, S
 from netsim.wire.icmpv4 import ICMPv4Echo
-from tests.oracles import linux_nat
+from tests.oracles import linux_nat, linux_netns
 
 Process = Generator[Any, Any, Any]
 OUTSIDE, SERVER = "198.51.100.77", "198.51.100.10"
@@ -32,11 +31,7 @@ OUTSIDE, SERVER = "198.51.100.77", "198.51.100.10"
 
 @pytest.fixture(scope="module")
 def linux() -> dict[str, Any]:
-    why = linux_nat.available()
-    if why is not None:
-        if os.environ.get("NETSIM_REQUIRE_NETNS"):
-            pytest.fail(f"the Linux NAT oracle is required but unavailable: {why}")
-        pytest.skip(f"the Linux NAT oracle is unavailable: {why}")
+    linux_netns.require(linux_nat.available(), "Linux NAT oracle")
     return linux_nat.run()
 
 

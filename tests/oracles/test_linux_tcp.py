@@ -10,7 +10,6 @@ without CAP_NET_ADMIN); set NETSIM_REQUIRE_NETNS=1 to make that a failure.
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 import pytest
@@ -50,11 +49,7 @@ def _rows(pcap: Path) -> list[dict[str, str]]:
 
 @pytest.fixture(scope="module")
 def captures(tmp_path_factory: pytest.TempPathFactory) -> tuple[list[dict[str, str]], list[dict[str, str]]]:
-    why = linux_netns.available()
-    if why is not None:
-        if os.environ.get("NETSIM_REQUIRE_NETNS"):
-            pytest.fail(f"the Linux oracle is required but unavailable: {why}")
-        pytest.skip(f"the Linux oracle is unavailable: {why}")
+    linux_netns.require(linux_netns.available(), "Linux oracle")
     directory = tmp_path_factory.mktemp("linux")
     linux_pcap, netsim_pcap = directory / "linux.pcap", directory / "netsim.pcap"
     linux_netns.framed_echo(linux_pcap)
@@ -101,11 +96,7 @@ def test_the_close_is_linuxs(captures: tuple[list[dict[str, str]], list[dict[str
 @pytest.fixture(scope="module")
 def cookie_captures(tmp_path_factory: pytest.TempPathFactory) -> tuple[list[dict[str, str]], list[dict[str, str]]]:
     """The same exchange with ``tcp_syncookies = 2``: every SYN is answered with a cookie."""
-    why = linux_netns.available()
-    if why is not None:
-        if os.environ.get("NETSIM_REQUIRE_NETNS"):
-            pytest.fail(f"the Linux oracle is required but unavailable: {why}")
-        pytest.skip(f"the Linux oracle is unavailable: {why}")
+    linux_netns.require(linux_netns.available(), "Linux oracle")
     directory = tmp_path_factory.mktemp("linux-cookies")
     linux_pcap, netsim_pcap = directory / "linux.pcap", directory / "netsim.pcap"
     linux_netns.framed_echo(linux_pcap, syncookies=2)

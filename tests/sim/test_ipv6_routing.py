@@ -397,3 +397,71 @@ def test_the_connection_view_follows_an_ipv6_path_through_the_router() -> None:
         "a socket", "a:eth0 out", "r:eth0 in", "r:eth1 out", "b:eth0 in", "b socket"]
     assert {(str(o.src), str(o.dst), o.dport) for o in view.observations} == {
         ("2001:db8:1::10", "2001:db8:2::20", 9000)}
+
+
+def _routed4(narrow: int) -> tuple[Network, Any, Any, Any]:
+    net = Network(4)
+    a, r, b = net.add_host("a"), net.add_router("r"), net.add_host("b")
+    for host, iface, address, mtu in ((a, "eth0", "10.1.0.10/24", 1500), (r, "eth0", "10.1.0.1/24", 1500),
+                                      (r, "eth1", "10.2.0.1/24", narrow), (b, "eth0", "10.2.0.20/24", 1500)):
+        host.add_interface(iface, mtu=mtu)
+        host.add_address(iface, address)
+    a.add_route("0.0.0.0/0", via="10.1.0.1")
+    b.add_route("0.0.0.0/0", via="10.2.0.1")
+    net.connect(a["eth0"], r["eth0"], delay="1ms")
+    net.connect(r["eth1"], b["eth0"], delay="1ms")
+    return net, a, r, b
+
+
+@pytest.mark.parametrize("family", [4, 6])
+@pytest.mark.parametrize("when", ["before-connect", "mid-connection"])
+def test_tcp_takes_a_path_mtu_another_socket_learned(family: int, when: str) -> None:
+    """Linux's tcp_sync_mss: a connection starts from the route cache's path MTU, and follows it
+    when another socket's datagram lowers it mid-connection; without that its segments would be
+    refused by its own host (EMSGSIZE) for ever."""
+    net, a, _r, b = _routed(narrow=1400) if family == 6 else _routed4(narrow=1400)
+    server_ip = "2001:db8:2::20" if family == 6 else "10.2.0.20"
+    overhead = 60 if family == 6 else 40
+    out: dict[str, Any] = {}
+
+    def learn() -> Any:
+        # a datagram too big for r's second link: "packet too big" / "fragmentation needed"
+        probe = a.socket("udp6" if family == 6 else "udp")
+        if family == 4:
+            probe.setsockopt(socket.IPPROTO_IP, 10, 2)  # IP_MTU_DISCOVER = IP_PMTUDISC_DO
+        yield probe.sendto(bytes(1500 - overhead + 12), (server_ip, 9))
+        yield net.env.timeout(10_000_000)
+
+    def server() -> Any:
+        listener = b.socket("tcp6" if family == 6 else "tcp")
+        listener.bind(("::" if family == 6 else "0.0.0.0", 9000))
+        listener.listen()
+        conn, _peer = yield listener.accept()
+        got = 0
+        while True:
+            data = yield conn.recv(65536)
+            if not data:
+                break
+            got += len(data)
+        out["got"], out["done_at"] = got, net.now
+
+    def client() -> Any:
+        if when == "before-connect":
+            yield from learn()
+        sock = a.socket("tcp6" if family == 6 else "tcp")
+        yield sock.connect((server_ip, 9000))
+        out["mss_at_connect"] = sock.conn.mss
+        if when == "mid-connection":
+            yield from learn()
+        out["sent_at"] = net.now
+        yield sock.sendall(bytes(100_000))
+        out["mss"] = sock.conn.mss
+        sock.close()
+
+    net.process(server())
+    net.process(client())
+    net.run("5s")
+    assert out["got"] == 100_000
+    assert out["mss"] == 1400 - overhead - 12
+    assert out["mss_at_connect"] == (1400 if when == "before-connect" else 1500) - overhead - 12
+    assert out["done_at"] - out["sent_at"] < 200_000_000  # no retransmission timeout on the way

@@ -589,12 +589,10 @@ class Host(Node):
     # --- forwarding ---------------------------------------------------------------------------
 
     def forward(self, packet: IPv4Packet, iface: Interface) -> None:
-        """RFC 1812 §5.2: TTL, route, MTU, then out; errors answered with ICMP."""
+        """RFC 1812 §5.2 in Linux's order (``ip_route_input``, then ``ip_forward``; checked
+        against Linux by tests/oracles/test_linux_ipv6.py): the route (none: net unreachable; a
+        blackhole: silence), the TTL (time exceeded), the MTU, then out."""
         size = packet.header_len + len(packet.payload_bytes())
-        if packet.ttl <= 1:
-            iface.drop("ttl-exceeded", size)
-            self.icmp_error(packet, ICMPv4TimeExceeded(0))
-            return
         route = self.routes.lookup(packet.dst)
         if route is None:
             iface.drop("no-route", size)
@@ -602,6 +600,10 @@ class Host(Node):
             return
         if route.kind == "blackhole":
             iface.drop("blackhole", size)
+            return
+        if packet.ttl <= 1:
+            iface.drop("ttl-exceeded", size)
+            self.icmp_error(packet, ICMPv4TimeExceeded(0))
             return
         out = self.interfaces[route.interface]
         forwarded = packet.forwarded()

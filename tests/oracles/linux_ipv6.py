@@ -12,7 +12,8 @@ netsim), each a list of what the socket saw, errors read from the error queue (I
 
 - ``hop1``: a UDP probe with hop limit 1 (r1: Time Exceeded); ``hop2``: hop limit 2 (the
   server: Port Unreachable); ``unrouted``: a datagram to a prefix r1 has no route for;
-  ``scope``: a datagram from the client's link-local address to the server;
+  ``scope``: a datagram from the client's link-local address to the server; ``hop1_unrouted``
+  (and ``v4_hop1_unrouted``): hop limit (TTL) 1 towards that prefix (which does r1 say first?);
 - ``connected_*``: what a connected socket without IPV6_RECVERR gets on its next recv after the
   same errors (a closed port, hop limit 1, no route);
 - ``too_big``: a 1500-byte datagram with IPV6_DONTFRAG towards the 1400-byte link: the error,
@@ -72,10 +73,15 @@ def errors(sock):
         except BlockingIOError:
             return found
         for level, kind, data in anc:
+            # struct sock_extended_err, then the offender's sockaddr_in6 (or sockaddr_in)
+            ee_errno, _origin, ee_type, ee_code, _pad, ee_info, _data2 = struct.unpack("=IBBBBII", data[:16])
             if level == socket.IPPROTO_IPV6 and kind == IPV6_RECVERR:
-                ee_errno, _origin, ee_type, ee_code, _pad, ee_info, _data2 = struct.unpack("=IBBBBII", data[:16])
                 offender = socket.inet_ntop(socket.AF_INET6, data[16 + 8:16 + 24])
-                found.append([name(ee_errno), ee_type, ee_code, ee_info, offender])
+            elif level == socket.IPPROTO_IP and kind == 11:  # IP_RECVERR
+                offender = socket.inet_ntop(socket.AF_INET, data[16 + 4:16 + 8])
+            else:
+                continue
+            found.append([name(ee_errno), ee_type, ee_code, ee_info, offender])
 
 def udp(recverr=True, hops=None):
     s = socket.socket(socket.AF_INET6, socket.SOCK_DGRAM)
@@ -98,6 +104,10 @@ out = {}
 s = udp(hops=1); s.sendto(b"probe", (SERVER, 33434)); out["hop1"] = errors(s)
 s = udp(hops=2); s.sendto(b"probe", (SERVER, 33435)); out["hop2"] = errors(s)
 s = udp(); s.sendto(b"anyone", (UNROUTED, 9)); out["unrouted"] = errors(s)
+s = udp(hops=1); s.sendto(b"probe", (UNROUTED, 9)); out["hop1_unrouted"] = errors(s)
+v4 = socket.socket(socket.AF_INET, socket.SOCK_DGRAM); v4.setsockopt(socket.IPPROTO_IP, 11, 1)  # IP_RECVERR
+v4.setsockopt(socket.IPPROTO_IP, socket.IP_TTL, 1); v4.sendto(b"probe", ("10.99.0.1", 9))
+out["v4_hop1_unrouted"] = errors(v4)
 s = udp(); s.bind((LINK_LOCAL, 0, 0, socket.if_nametoindex("v"))); s.sendto(b"from fe80", (SERVER, 7))
 out["scope"] = errors(s)
 for key, target, hops in (("closed", SERVER, None), ("hop1", SERVER, 1), ("unrouted", UNROUTED, None)):

@@ -112,6 +112,12 @@ def _netsim() -> dict[str, Any]:
         sock = udp()
         yield sock.sendto(b"anyone", (UNROUTED, 9))
         out["unrouted"] = yield from errors(sock)
+        sock = udp(hops=1)
+        yield sock.sendto(b"probe", (UNROUTED, 9))
+        out["hop1_unrouted"] = yield from errors(sock)
+        sock = udp(hops=1, family=4)
+        yield sock.sendto(b"probe", ("10.99.0.1", 9))
+        out["v4_hop1_unrouted"] = yield from errors(sock)
         sock = udp()
         sock.bind((f"{out['addresses']['cli']}%v", 0))
         yield sock.sendto(b"from fe80", (SERVER, 7))
@@ -184,7 +190,7 @@ def _same_offenders(found: list[list[Any]], addresses: dict[str, str]) -> list[l
     return [[*entry[:4], names.get(entry[4], entry[4])] for entry in found]
 
 
-@pytest.mark.parametrize("probe", ["hop1", "hop2", "unrouted", "scope"])
+@pytest.mark.parametrize("probe", ["hop1", "hop2", "unrouted", "scope", "hop1_unrouted", "v4_hop1_unrouted"])
 def test_the_error_queue_holds_what_linux_s_holds(linux: dict[str, Any], mine: dict[str, Any], probe: str) -> None:
     assert _same_offenders(mine[probe], mine["addresses"]) == _same_offenders(linux[probe], linux["addresses"])
 
@@ -222,7 +228,8 @@ def test_the_netsim_side_alone_has_the_linux_answers() -> None:
     mine = _netsim()
     assert mine["hop1"] == [["EHOSTUNREACH", 3, 0, 0, "2001:db8:1::1"]]
     assert mine["hop2"] == [["ECONNREFUSED", 1, 4, 0, SERVER]]
-    assert mine["unrouted"] == [["ENETUNREACH", 1, 0, 0, "2001:db8:1::1"]]
+    assert mine["unrouted"] == mine["hop1_unrouted"] == [["ENETUNREACH", 1, 0, 0, "2001:db8:1::1"]]
+    assert mine["v4_hop1_unrouted"] == [["ENETUNREACH", 3, 0, 0, "10.1.0.1"]]  # no route is said before TTL
     assert mine["scope"] == [["EHOSTUNREACH", 1, 2, 0, mine["addresses"]["r1"]]]
     assert (mine["connected_closed"], mine["connected_hop1"], mine["connected_unrouted"]) == (
         "ECONNREFUSED", "timeout", "timeout")

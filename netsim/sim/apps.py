@@ -112,44 +112,46 @@ def ping(host: Host, destination: str, *, count: int = 4, interval: str | int = 
     errors: list[str] = []
     lines: list[str] = []
     sent = 0
-    for sequence in range(1, count + 1):
-        started = env.now
-        # (over IPv6 the kernel computes the checksum, which needs the addresses: 0 here)
-        request = (ICMPv6Echo(128, 0, sequence, payload[:size], checksum=0) if ipv6
-                   else ICMPv4Echo(8, 0, sequence, payload[:size])).to_bytes()
-        try:
-            yield sock.sendto(request, (destination, 0))
-        except OSError as exc:
-            errors.append(errno.errorcode.get(exc.errno or 0, str(exc)))
-            lines.append(f"ping: sendto: {exc.strerror}")
-        else:
-            sent += 1
-            while True:
-                try:
-                    data, address = yield sock.recvfrom(65535)
-                    sender = address[0]
-                except TimeoutError:
-                    lines.append(f"no answer yet for icmp_seq={sequence}")
-                    break
-                except OSError as exc:
-                    errors.append(errno.errorcode.get(exc.errno or 0, str(exc)))
-                    report = sock.error_queue.popleft() if sock.error_queue else None
-                    offender = report.offender if report is not None else destination
-                    text = _icmp_text(report, ipv6, exc.strerror or "")
-                    lines.append(f"From {offender} icmp_seq={sequence} {text}")
-                    break
-                reply = ICMPv6Message.parse(data) if ipv6 else ICMPv4Message.parse(data)
-                if isinstance(reply, ICMPv4Echo | ICMPv6Echo) and reply.sequence == sequence:
-                    rtt = int(env.now - started)
-                    rtts.append(rtt)
-                    lines.append(f"{len(data)} bytes from {sender}: icmp_seq={sequence} ttl={sock.last_ttl} "
-                                 f"time={rtt / MS:.3f} ms")
-                    break
-        if sequence < count:
-            wait = started + pause - env.now
-            if wait > 0:
-                yield env.timeout(wait)
-    sock.close()
+    try:
+        for sequence in range(1, count + 1):
+            started = env.now
+            # (over IPv6 the kernel computes the checksum, which needs the addresses: 0 here)
+            request = (ICMPv6Echo(128, 0, sequence, payload[:size], checksum=0) if ipv6
+                       else ICMPv4Echo(8, 0, sequence, payload[:size])).to_bytes()
+            try:
+                yield sock.sendto(request, (destination, 0))
+            except OSError as exc:
+                errors.append(errno.errorcode.get(exc.errno or 0, str(exc)))
+                lines.append(f"ping: sendto: {exc.strerror}")
+            else:
+                sent += 1
+                while True:
+                    try:
+                        data, address = yield sock.recvfrom(65535)
+                        sender = address[0]
+                    except TimeoutError:
+                        lines.append(f"no answer yet for icmp_seq={sequence}")
+                        break
+                    except OSError as exc:
+                        errors.append(errno.errorcode.get(exc.errno or 0, str(exc)))
+                        report = sock.error_queue.popleft() if sock.error_queue else None
+                        offender = report.offender if report is not None else destination
+                        text = _icmp_text(report, ipv6, exc.strerror or "")
+                        lines.append(f"From {offender} icmp_seq={sequence} {text}")
+                        break
+                    reply = ICMPv6Message.parse(data) if ipv6 else ICMPv4Message.parse(data)
+                    if isinstance(reply, ICMPv4Echo | ICMPv6Echo) and reply.sequence == sequence:
+                        rtt = int(env.now - started)
+                        rtts.append(rtt)
+                        lines.append(f"{len(data)} bytes from {sender}: icmp_seq={sequence} ttl={sock.last_ttl} "
+                                     f"time={rtt / MS:.3f} ms")
+                        break
+            if sequence < count:
+                wait = started + pause - env.now
+                if wait > 0:
+                    yield env.timeout(wait)
+    finally:
+        sock.close()  # (also when the app is stopped: an Interrupt at a yield)
     return PingResult(destination, sent, len(rtts), tuple(rtts), tuple(errors), tuple(lines))
 
 
@@ -204,9 +206,9 @@ def traceroute(host: Host, destination: str, *, max_hops: int = 30, probes: int 
             sock.enable_error_queue()
             sock.settimeout(timeout)
             started = env.now
-            yield sock.sendto(bytes(32), (destination, probe_port))
-            probe_port += 1
             try:
+                yield sock.sendto(bytes(32), (destination, probe_port))
+                probe_port += 1
                 report = yield sock.recv_error()
             except TimeoutError:
                 responders.append(None)
@@ -216,7 +218,8 @@ def traceroute(host: Host, destination: str, *, max_hops: int = 30, probes: int 
                 rtts.append(int(env.now - started))
                 if report.type == unreachable:
                     reached = True
-            sock.close()
+            finally:
+                sock.close()  # (also when the app is stopped)
         hops.append(TracerouteHop(ttl, tuple(responders), tuple(rtts), reached))
         if reached:
             break

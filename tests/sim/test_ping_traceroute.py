@@ -57,3 +57,32 @@ def test_ttl_expiry_on_the_way_is_counted_and_answered() -> None:
     net.run()
     assert process.value.offender == "10.0.1.1" and process.value.type == 11
     assert r1["eth0"].counters.drops["ttl-exceeded"] == 1
+
+
+def test_a_stopped_ping_or_traceroute_closes_its_socket() -> None:
+    """An app stopped mid-run (a timeline ``stop``: an Interrupt at the yield it waits on) leaves
+    no socket behind: no descriptor, no identifier or port still bound."""
+    import simpy
+
+    net, h1, _r1, _r2, _h2 = two_routers(delay="1ms")
+    before = dict(h1.fds.table)
+
+    def stopped(app: object) -> object:
+        try:
+            yield from app  # type: ignore[misc]
+        except simpy.Interrupt:
+            return "stopped"
+        return "finished"
+
+    pinger = net.process(stopped(ping(h1, "10.0.2.20", count=100, interval="100ms")))
+    tracer = net.process(stopped(traceroute(h1, "10.0.2.99", probes=3, timeout="5s")))
+
+    def stop_both() -> object:
+        yield net.env.timeout(1_500 * MS)
+        pinger.interrupt("stop")
+        tracer.interrupt("stop")
+
+    net.process(stop_both())
+    net.run("3s")
+    assert (pinger.value, tracer.value) == ("stopped", "stopped")
+    assert h1.fds.table == before and not h1.icmp_ids and not h1.udp_ports

@@ -136,7 +136,7 @@ class Channel:
         self.queued_bytes -= len(data)
         self.counters.sent += 1
         link = self.link
-        if link.impairments.any:
+        if link.impaired:
             self._impaired(data, link.generation, decoded)
         else:
             self._wake(link.delay, (data, link.generation, decoded), self._arrival)
@@ -252,6 +252,16 @@ class Link:
         self.backward = Channel(self, b, a)
         a.channel = self.forward
         b.channel = self.backward
+
+    @property
+    def impairments(self) -> Impairments:
+        return self._impairments
+
+    @impairments.setter
+    def impairments(self, impairments: Impairments) -> None:
+        self._impairments = impairments
+        #: whether any impairment is on (Impairments.any, read once here rather than per frame)
+        self.impaired = impairments.any
 
     def set_up(self, up: bool) -> None:
         """Take the link down (frames queued or on the wire are lost) or bring it back."""

@@ -20,6 +20,7 @@ from ipaddress import IPv4Address, IPv6Address, IPv6Network
 from typing import TYPE_CHECKING, Any
 
 import simpy
+from simpy.events import PENDING
 
 from netsim.proto.ports import ConnectPortSelector, choose_ephemeral_port
 from netsim.proto.tcp.connection import (
@@ -215,7 +216,7 @@ class TCPLayer:
                     sock.conn.abort(self.host.network.now)
                     sock.service()
                 return
-            sock.conn.segment_arrives(seg, int(self._env.now))  # (Network.now, without its call)
+            sock.conn.segment_arrives(seg, int(self._env._now))  # (Network.now, without its two calls)
             if sock.conn.reopen_syn:
                 sock.service()
                 sock = None  # TIME-WAIT gave way to a new SYN: the listener takes it (RFC 6191)
@@ -567,7 +568,7 @@ class TCPSocket:
         send_ip = self.host.send_ip
         counters = self.layer.counters
         data = 0
-        segments = conn.take_outbox()
+        segments, conn.outbox = conn.outbox, []  # (conn.take_outbox())
         resync = False
         for seg in segments:
             if seg.payload:
@@ -877,20 +878,20 @@ class TCPSocket:
         self._check_open(call)
         if not isinstance(data, bytes | bytearray | memoryview):
             raise TypeError(f"{call}() needs bytes, got {type(data).__name__}")
-        event = self.env.event()
+        event = simpy.Event(self.env)
         self._send_waiters.append((event, memoryview(bytes(data)), 0, all_of_it))
         self._serve_senders()
-        if not event.triggered:
+        if self.timeout is not None and event._value is PENDING:  # (not event.triggered)
             self._expire_later(event, self._send_waiters, call)
         return event
 
     def _serve_senders(self) -> None:
         conn = self.conn
-        now = int(self.env.now)
+        now = int(self.env._now)
         while self._send_waiters:
             event, data, offset, all_of_it = self._send_waiters[0]
             call = "sendall" if all_of_it else "send"
-            if event.triggered:
+            if event._value is not PENDING:  # (event.triggered)
                 self._send_waiters.popleft()
                 continue
             code = 0
@@ -933,19 +934,19 @@ class TCPSocket:
         self._check_open("recv")
         if bufsize < 0:
             return self._failed("recv", errno.EINVAL)
-        event = self.env.event()
+        event = simpy.Event(self.env)
         self._recv_waiters.append((event, bufsize))
         self._serve_receivers()
-        if not event.triggered:
+        if self.timeout is not None and event._value is PENDING:  # (not event.triggered)
             self._expire_later(event, self._recv_waiters, "recv")
         return event
 
     def _serve_receivers(self) -> None:
         conn = self.conn
-        now = int(self.env.now)
+        now = int(self.env._now)
         while self._recv_waiters:
             event, bufsize = self._recv_waiters[0]
-            if event.triggered:
+            if event._value is not PENDING:  # (event.triggered)
                 self._recv_waiters.popleft()
                 continue
             if conn is None:
@@ -953,11 +954,12 @@ class TCPSocket:
                 self._trace("recv", "ENOTCONN")
                 event.fail(error(errno.ENOTCONN))
                 continue
-            if conn.rcvbuf.readable and not self.shut_rd:
+            if conn.rcvbuf._ready and not self.shut_rd:  # (rcvbuf.readable)
                 data = conn.recv(bufsize, now)
                 self._recv_waiters.popleft()
-                self._trace("recv", len(data))
-                event.succeed(data)
+                self.host.syscall("recv", -1 if self.fd is None else self.fd, len(data))  # (self._trace)
+                event._ok, event._value = True, data  # event.succeed(data), known to be pending
+                self.env.schedule(event)
                 self._flush_output()
                 continue
             if conn.error:

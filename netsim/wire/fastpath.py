@@ -3,7 +3,7 @@
 Almost every frame of a simulated TCP transfer has this shape, and the layered codecs spend
 more on three calls, three headers' worth of checks and intermediate copies than on the
 bytes.  These functions do the same work in one body: the IPv4 and TCP checksums from header
-words and one remainder over the payload (RFC 1071 §2), one ``struct`` call for the 54 header
+words and one remainder over the payload (RFC 1071 §2), one ``struct`` call for the header
 bytes.  They return ``None`` for any frame not of that exact shape, or whose checksums are not
 the correct ones, and :class:`~netsim.wire.ethernet.EthernetFrame` then takes its general path,
 so every error is still raised there, with the same message.  A property test holds them to
@@ -27,8 +27,7 @@ if TYPE_CHECKING:
     from netsim.wire.ethernet import EthernetFrame
 
 _DECODE = struct.Struct("!12xHBBHHHBBH8xHHIIHHHH")
-_ENCODE = struct.Struct("!6s6sHBBHHHBBHIIHHIIHHHH")
-_DATAGRAM = struct.Struct("!BBHHHBBHIIHHIIHHHH")  # _ENCODE without the Ethernet header
+_DATAGRAM = struct.Struct("!BBHHHBBHIIHHIIHHHH")  # the IPv4 and TCP headers without options
 
 
 def decode_ipv4_tcp(data: bytes, make_frame: object) -> EthernetFrame | None:
@@ -92,32 +91,26 @@ def encode_ipv4_tcp(frame: EthernetFrame) -> bytes | None:
     if 40 + len(options) + len(segment.payload) > 0xFFFF:
         return None
     # ``_ip`` is the int ``ipaddress`` keeps; ``int()`` goes through a Python-level __int__
-    fields = _ipv4_tcp_fields(packet.src._ip, packet.dst._ip, (packet.dscp << 2) | packet.ecn,  # type: ignore[attr-defined]
-                              packet.ttl, packet.identification, (packet.flags << 13) | packet.fragment_offset,
-                              segment, options)
-    return b"".join((_ENCODE.pack(frame.dst.packed, frame.src.packed, 0x0800, *fields), options, segment.payload))
+    datagram = encode_tcp_datagram(packet.src._ip, packet.dst._ip, packet.ttl, packet.identification,  # type: ignore[attr-defined]
+                                   packet.flags, segment, options, (packet.dscp << 2) | packet.ecn,
+                                   packet.fragment_offset)
+    return b"".join((frame.dst.packed, frame.src.packed, b"\x08\x00", datagram))
 
 
 def encode_tcp_datagram(src: int, dst: int, ttl: int, identification: int, flags: int, segment: TCPSegment,
-                        options: bytes) -> bytes:
-    """An IPv4 datagram (no options, DSCP and ECN 0, not a fragment) carrying ``segment``, both
-    checksums computed: what a host sends for every TCP segment it originates.  ``src``/``dst``
-    are the addresses as ints, ``options`` the segment's encoded options; the segment's checksum
-    must be None and the datagram at most 65535 bytes (the caller checks both)."""
-    fields = _ipv4_tcp_fields(src, dst, 0, ttl, identification, flags << 13, segment, options)
-    return b"".join((_DATAGRAM.pack(*fields), options, segment.payload))
-
-
-def _ipv4_tcp_fields(src: int, dst: int, tos: int, ttl: int, identification: int, fragment: int,
-                     segment: TCPSegment, options: bytes) -> tuple[int, ...]:
-    """The IPv4 and TCP header fields, checksums included, in ``_DATAGRAM`` order."""
+                        options: bytes, tos: int = 0, fragment_offset: int = 0) -> bytes:
+    """An IPv4 datagram without options carrying ``segment``, both checksums computed: what a
+    host sends for every TCP segment it originates (DSCP, ECN and fragment offset 0 then).
+    ``src``/``dst`` are the addresses as ints, ``options`` the segment's encoded options; the
+    segment's checksum must be None and the datagram at most 65535 bytes (the caller checks
+    both).  One body for the two headers, packed by one ``struct`` call."""
     payload = segment.payload
     tcp_header = 20 + len(options)
     length = tcp_header + len(payload)
     total = 20 + length
+    fragment = (flags << 13) | fragment_offset
     addresses = src % 0xFFFF + dst % 0xFFFF
     ip_sum = (0x4500 | tos) + total + identification + fragment + ((ttl << 8) | 6) + addresses
-    ip_checksum = ~((ip_sum % 0xFFFF) or 0xFFFF) & 0xFFFF
     seq, ack = segment.seq, segment.ack
     offset_flags = (tcp_header << 10) | (segment.reserved << 9) | segment.flags
     src_port, dst_port, window, urgent = segment.src_port, segment.dst_port, segment.window, segment.urgent
@@ -134,6 +127,7 @@ def _ipv4_tcp_fields(src: int, dst: int, tos: int, ttl: int, identification: int
                    + int.from_bytes(payload[2 * quarter : 3 * quarter], "little")
                    + int.from_bytes(payload[3 * quarter :], "little")) % 0xFFFF
         tcp_sum += ((residue & 0xFF) << 8) | (residue >> 8)
-    tcp_checksum = ~((tcp_sum % 0xFFFF) or 0xFFFF) & 0xFFFF
-    return (0x45, tos, total, identification, fragment, ttl, 6, ip_checksum, src, dst, src_port, dst_port, seq, ack,
-            offset_flags, window, tcp_checksum, urgent)
+    header = _DATAGRAM.pack(0x45, tos, total, identification, fragment, ttl, 6, ~((ip_sum % 0xFFFF) or 0xFFFF) & 0xFFFF,
+                            src, dst, src_port, dst_port, seq, ack, offset_flags, window,
+                            ~((tcp_sum % 0xFFFF) or 0xFFFF) & 0xFFFF, urgent)
+    return b"".join((header, options, payload))

@@ -8,6 +8,7 @@ from hypothesis import strategies as st
 
 from netsim.sim.network import Network
 from tests import strategies as S
+from tests import strategies_ipv6 as S6
 
 
 def _devices() -> tuple[Network, list]:  # type: ignore[type-arg]
@@ -35,3 +36,50 @@ def test_any_bytes_into_any_device_never_raise(frames: list[bytes]) -> None:
     net.run(until="5s")
     total = sum(sum(p.counters.drops.values()) + p.counters.rx_frames for p in ports)
     assert total >= 2 * len(frames) * len(ports)
+
+
+def _ipv6_devices() -> tuple[Network, list]:  # type: ignore[type-arg]
+    """A host and a router running IPv6 (the router forwards it), on one link and beyond."""
+    net = Network(0)
+    host, router, far = net.add_host("h"), net.add_router("r"), net.add_host("f")
+    for node, iface, address in ((host, "eth0", "2001:db8:1::10/64"), (router, "eth0", "2001:db8:1::1/64"),
+                                 (router, "eth1", "2001:db8:2::1/64"), (far, "eth0", "2001:db8:2::20/64")):
+        node.add_interface(iface, mtu=1280 if node is far else 1500)
+        node.add_address(iface, address)
+    host.add_route("::/0", via="2001:db8:1::1")
+    far.add_route("::/0", via="2001:db8:2::1")
+    net.connect(host["eth0"], router["eth0"])
+    net.connect(router["eth1"], far["eth0"])
+    return net, [host["eth0"], router["eth0"], router["eth1"]]
+
+
+_KNOWN = ["2001:db8:1::10", "2001:db8:1::1", "2001:db8:2::1", "2001:db8:2::20", "2001:db8:3::1", "fe80::1", "ff02::1"]
+
+
+@settings(max_examples=200)
+@given(packets=st.lists(S6.ipv6_packets(decoded=False), min_size=1, max_size=4),
+       addresses=st.lists(st.tuples(st.sampled_from(_KNOWN), st.sampled_from(_KNOWN)), min_size=4, max_size=4),
+       cut=st.integers(0, 80), flip=st.integers(0, 200))
+def test_any_ipv6_packet_into_a_host_or_a_router_never_raises(packets: list, addresses: list, cut: int,  # type: ignore[type-arg]
+                                                              flip: int) -> None:
+    """IPv6 datagrams of every shape (extension headers, fragments, any next header and hop
+    limit), between addresses the devices know or route, whole, cut short or with a byte
+    flipped: forwarded, answered with ICMPv6 errors, or dropped and counted, never raised."""
+    from ipaddress import IPv6Address
+
+    import attrs
+
+    net, ports = _ipv6_devices()
+    sent = 0
+    for packet, (src, dst) in zip(packets, addresses, strict=False):
+        data = attrs.evolve(packet, src=IPv6Address(src), dst=IPv6Address(dst)).to_bytes()
+        variants = [data, data[: max(1, len(data) - cut)]]
+        if flip < len(data):
+            variants.append(data[:flip] + bytes([data[flip] ^ 0xFF]) + data[flip + 1:])
+        for variant in variants:
+            for port in ports:
+                port.receive(port.mac.packed + b"\x02\x00\x00\x00\x00\x99\x86\xdd" + variant)
+                sent += 1
+    net.run(until="5s")
+    total = sum(sum(p.counters.drops.values()) + p.counters.rx_frames for p in ports)
+    assert total >= sent

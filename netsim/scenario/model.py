@@ -281,6 +281,12 @@ class InterfaceSpec:
     multicast_groups: tuple[IPv4, ...] = attrs.field(
         default=(), metadata=meta("IPv4 multicast groups joined on this interface"))
     up: bool = attrs.field(default=True, metadata=meta("administratively up"))
+    ipv6_autoconf: bool = attrs.field(default=False, metadata=meta(
+        "hosts: run IPv6 from the link-local address and take addresses and a default route from "
+        "router advertisements (SLAAC, RFC 4862)"))
+    ipv6_advertise: bool = attrs.field(default=False, metadata=meta(
+        "routers: send router advertisements for this interface's /64 prefixes (radvd's defaults, "
+        "RFC 4861 §6.2)"))
 
 
 @attrs.frozen(kw_only=True)
@@ -355,6 +361,14 @@ class HostSpec(NodeSpec):
     def check(self, scenario: Scenario) -> Iterator[tuple[str, str]]:
         for key, message in self.settings.problems():
             yield f"settings.{key}", message
+        forwards = self.KIND != "host"
+        for index, iface in enumerate(self.interfaces):
+            if iface.ipv6_advertise and not forwards:
+                yield (f"interfaces[{index}].ipv6_advertise",
+                       "only a router advertises itself as one (this host does not forward)")
+            if iface.ipv6_autoconf and forwards:
+                yield (f"interfaces[{index}].ipv6_autoconf",
+                       f"a {self.KIND} forwards, and a router takes no router advertisements (Linux's accept_ra)")
 
     def build(self, network: Network) -> Node:
         from netsim.sim.host import Host
@@ -370,6 +384,10 @@ class HostSpec(NodeSpec):
                 host.join_multicast(iface.name, group)
             if not iface.up:
                 host.iface(iface.name).set_up(False)
+            if iface.ipv6_autoconf:
+                host.autoconfigure(iface.name)
+            if iface.ipv6_advertise:
+                host.advertise(iface.name)
         for route in self.routes:
             host.add_route(route.prefix, via=route.via, dev=route.dev, metric=route.metric, src=route.src)
         return host  # type: ignore[no-any-return]

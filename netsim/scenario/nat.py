@@ -146,6 +146,7 @@ class NatRouterSpec(RouterSpec):
     KIND: ClassVar[str] = "nat-router"
 
     def check(self, scenario: Scenario) -> Iterator[tuple[str, str]]:
+        yield from super().check(scenario)  # (settings and interfaces, as every router's)
         names = [iface.name for iface in self.interfaces]
         for index, inside in enumerate(self.nat.inside):
             if inside not in names:

@@ -176,6 +176,31 @@ class LinkUp(TimelineAction):
         return {"link": link.name, "up": True}
 
 
+@register_action("autoconf")
+@attrs.frozen(kw_only=True)
+class Autoconf(TimelineAction):
+    """A host's interface starts IPv6 autoconfiguration now (as when it joins a network): router
+    solicitations, then an address and a default route from the advertisement (SLAAC)."""
+
+    host: Name = attrs.field(metadata=meta("the host"))
+    interface: str = attrs.field(metadata=meta("its interface"))
+
+    def check(self, scenario: Scenario) -> Found:
+        yield from check_host(scenario, self.host)
+        node = scenario.node(self.host)
+        if isinstance(node, HostSpec):
+            if node.KIND != "host":
+                yield "host", f"{self.host!r} is a {node.KIND}: a router takes no router advertisements"
+            names = [iface.name for iface in node.interfaces]
+            if self.interface not in names:
+                yield "interface", (f"{self.host} has no interface {self.interface!r}"
+                                    f"{did_you_mean(self.interface, names)}")
+
+    def apply(self, run: RunContext) -> dict[str, Any]:
+        run.network.nodes[self.host].autoconfigure(self.interface)  # type: ignore[attr-defined]
+        return {"host": self.host, "interface": self.interface}
+
+
 @register_action("impair")
 @attrs.frozen(kw_only=True)
 class Impair(TimelineAction):

@@ -216,6 +216,28 @@ class Host(Node):
             self.ip6 = IPv6Stack(self)
         return self.ip6
 
+    def autoconfigure(self, iface: str) -> None:
+        """Run IPv6 on ``iface`` from its link-local address and take global addresses and a
+        default route from router advertisements (SLAAC, RFC 4862; netsim.sim.slaac): router
+        solicitations go out after a random 0-1 s."""
+        if self.forwarding:
+            raise ValueError(f"{self.name} forwards: a router takes no router advertisements (accept_ra)")
+        interface = self.iface(iface)
+        stack = self.ipv6()
+        stack.enable(interface)
+        stack.discovery().solicit(interface)
+
+    def advertise(self, iface: str, *, router_lifetime: int = 1800) -> None:
+        """Send router advertisements on ``iface`` for its /64 prefixes, as radvd with its
+        defaults (RFC 4861 §6.2; netsim.sim.slaac): one now, then every 200-600 s, and one
+        answering each router solicitation."""
+        if not self.forwarding:
+            raise ValueError(f"{self.name} does not forward: only a router advertises itself as one")
+        interface = self.iface(iface)
+        stack = self.ipv6()
+        stack.enable(interface)
+        stack.discovery().advertise(interface, router_lifetime=router_lifetime)
+
     def interface_index(self, name: str) -> int:
         """``if_nametoindex``: lo is 1, then interfaces in the order they were added."""
         return list(self.interfaces).index(name) + 1

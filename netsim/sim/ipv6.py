@@ -45,6 +45,8 @@ from netsim.wire.icmpv6 import (
     ICMPv6NeighborSolicitation,
     ICMPv6PacketTooBig,
     ICMPv6ParameterProblem,
+    ICMPv6RouterAdvertisement,
+    ICMPv6RouterSolicitation,
     ICMPv6TimeExceeded,
     ICMPv6TimeExceededCode,
     ICMPv6UnreachableCode,
@@ -59,6 +61,7 @@ from netsim.wire.udp import UDPDatagram
 if TYPE_CHECKING:
     from netsim.sim.host import Host
     from netsim.sim.interface import Interface
+    from netsim.sim.slaac import RouterDiscovery
     from netsim.sim.sockets import Socket
 
 ETHERTYPE_IPV6 = b"\x86\xdd"
@@ -121,6 +124,26 @@ class IPv6Stack:
         self.local: dict[IPv6Address, Interface] = {}
         self.groups: dict[str, set[IPv6Address]] = {}
         self.counters: dict[str, int] = {}
+        self.hop_limit = 64  # net.ipv6.conf.*.hop_limit; a router advertisement may change it
+        self.router_discovery: RouterDiscovery | None = None  # made by the first advertise/autoconfigure
+
+    def discovery(self) -> RouterDiscovery:
+        """Router advertisements and SLAAC (netsim.sim.slaac), made on first use."""
+        if self.router_discovery is None:
+            from netsim.sim.slaac import RouterDiscovery
+
+            self.router_discovery = RouterDiscovery(self)
+        return self.router_discovery
+
+    def enable(self, iface: Interface) -> None:
+        """Run IPv6 on ``iface`` with only its link-local address (until SLAAC adds more)."""
+        if not self.addresses(iface):
+            self._configure(iface, IPv6Interface(f"{link_local_for(iface.mac)}/64"))
+
+    def join(self, iface: Interface, group: IPv6Address) -> None:
+        """Accept ``group``'s datagrams on ``iface`` (and the MAC it maps to, RFC 2464 §7)."""
+        self.groups.setdefault(iface.name, set()).add(group)
+        iface.multicast_macs.add(multicast_mac(group))
 
     # --- configuration ---------------------------------------------------------------------
 
@@ -192,7 +215,7 @@ class IPv6Stack:
         if dst in self.local:
             iface = self.host.interfaces["lo"]
             data = IPv6Packet(src=src, dst=dst, next_header=next_header, payload=payload,
-                              hop_limit=hop_limit or 64).to_bytes()
+                              hop_limit=hop_limit or self.hop_limit).to_bytes()
             iface.transmit(bytes(6) + bytes(6) + ETHERTYPE_IPV6 + data)
             return 0
         where = self.interface_for(src, dst)
@@ -201,7 +224,8 @@ class IPv6Stack:
         out, hop = where
         data = IPv6Packet(src=src, dst=dst, next_header=next_header, payload=payload,
                           hop_limit=hop_limit or (255 if next_header == _ICMPV6 and isinstance(
-                              payload, ICMPv6NeighborSolicitation | ICMPv6NeighborAdvertisement) else 64)).to_bytes()
+                              payload, ICMPv6NeighborSolicitation | ICMPv6NeighborAdvertisement)
+                              else self.hop_limit)).to_bytes()
         if len(data) > self.host.path_mtu(dst, out):  # (no fragment header: see the module docstring)
             return errno.EMSGSIZE
         self._to_neighbor(out, hop, data)
@@ -311,6 +335,13 @@ class IPv6Stack:
             iface.drop("icmpv6-echo-reply-unexpected", len(message.data))
         elif isinstance(message, _ERRORS):
             self._error_input(packet, message, iface)
+        elif isinstance(message, ICMPv6RouterAdvertisement):
+            self.discovery().advertisement(packet, message, iface)  # (accept_ra = 1, as Linux's default)
+        elif isinstance(message, ICMPv6RouterSolicitation):
+            if self.router_discovery is not None and iface.name in self.router_discovery.advertising:
+                self.router_discovery.solicited(iface)
+            else:
+                iface.drop("rs-ignored", 0)
         else:
             self.counters["icmpv6-ignored"] = self.counters.get("icmpv6-ignored", 0) + 1
 

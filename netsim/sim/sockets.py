@@ -319,7 +319,8 @@ class Socket:
             if option == _IPV6_MTU:
                 value = self._path_mtu()
             else:
-                value = {_socket.IPV6_UNICAST_HOPS: self.ttl or 64, _IPV6_RECVERR: int(self.recv_errors),
+                default_hops = self.host.ip6.hop_limit if self.host.ip6 is not None else 64
+                value = {_socket.IPV6_UNICAST_HOPS: self.ttl or default_hops, _IPV6_RECVERR: int(self.recv_errors),
                          _IPV6_DONTFRAG: int(self.dontfrag), _socket.IPV6_V6ONLY: int(self.v6only)}.get(option)
         if value is None:
             self._raise("getsockopt", errno.ENOPROTOOPT, level=level, option=option)

@@ -639,16 +639,17 @@ class Host(Node):
     # --- send path ----------------------------------------------------------------------------
 
     def send_ip(self, src: Any, dst: Any, protocol: int, payload: Any, *,
-                ttl: int | None = None, df: bool | None = None, probe: bool = False) -> int:
+                ttl: int | None = None, df: bool | None = None, probe: bool = False, flow_label: int = 0) -> int:
         """Route and send a datagram we originate; returns an errno (0 when sent or queued).
 
         DF follows Linux's IP_PMTUDISC_WANT: set when the datagram fits the path MTU, and a
         larger one is fragmented here instead (so PMTUD can lower the MTU for later ones).
+        ``flow_label``: an IPv6 datagram's (RFC 6437; IPv4 has none).
         """
         if isinstance(dst, IPv6Address):
             if self.ip6 is None:
                 return errno.ENETUNREACH
-            return self.ip6.send(src, dst, protocol, payload, hop_limit=ttl)
+            return self.ip6.send(src, dst, protocol, payload, hop_limit=ttl, flow_label=flow_label)
         route = self.route_to(dst)
         if route is None:
             return errno.ENETUNREACH

@@ -29,6 +29,7 @@ IPV6_DONTFRAG; Linux would add a fragment header for UDP).
 from __future__ import annotations
 
 import errno
+import hashlib
 from ipaddress import IPv6Address, IPv6Interface, IPv6Network
 from typing import TYPE_CHECKING, Any
 
@@ -125,7 +126,17 @@ class IPv6Stack:
         self.groups: dict[str, set[IPv6Address]] = {}
         self.counters: dict[str, int] = {}
         self.hop_limit = 64  # net.ipv6.conf.*.hop_limit; a router advertisement may change it
+        self._flow_secret = host.network.stream(f"host/{host.name}/flowlabel").getrandbits(128).to_bytes(16, "big")
         self.router_discovery: RouterDiscovery | None = None  # made by the first advertise/autoconfigure
+
+    def flow_label(self, src: IPv6Address, dst: IPv6Address, sport: int, dport: int, protocol: int) -> int:
+        """The flow label of a datagram of this 5-tuple (RFC 6437 §3): Linux's auto_flowlabels
+        hash the flow with a boot-time secret (``skb_get_hash_flowi6``), so every datagram of one
+        flow carries the same 20 bits, and other flows others (never 0, "no label")."""
+        material = b"".join((src.packed, dst.packed, sport.to_bytes(2, "big"), dport.to_bytes(2, "big"),
+                             bytes((protocol,))))
+        digest = hashlib.blake2b(material, key=self._flow_secret, digest_size=4).digest()
+        return (int.from_bytes(digest, "big") & 0xFFFFF) or 1
 
     def discovery(self) -> RouterDiscovery:
         """Router advertisements and SLAAC (netsim.sim.slaac), made on first use."""
@@ -210,12 +221,12 @@ class IPv6Stack:
     # --- output -------------------------------------------------------------------------------
 
     def send(self, src: IPv6Address, dst: IPv6Address, next_header: int, payload: Any, *,
-             hop_limit: int | None = None) -> int:
+             hop_limit: int | None = None, flow_label: int = 0) -> int:
         """Send a datagram we originate; an errno, or 0 when sent or queued for resolution."""
         if dst in self.local:
             iface = self.host.interfaces["lo"]
             data = IPv6Packet(src=src, dst=dst, next_header=next_header, payload=payload,
-                              hop_limit=hop_limit or self.hop_limit).to_bytes()
+                              hop_limit=hop_limit or self.hop_limit, flow_label=flow_label).to_bytes()
             iface.transmit(bytes(6) + bytes(6) + ETHERTYPE_IPV6 + data)
             return 0
         where = self.interface_for(src, dst)
@@ -225,7 +236,7 @@ class IPv6Stack:
         data = IPv6Packet(src=src, dst=dst, next_header=next_header, payload=payload,
                           hop_limit=hop_limit or (255 if next_header == _ICMPV6 and isinstance(
                               payload, ICMPv6NeighborSolicitation | ICMPv6NeighborAdvertisement)
-                              else self.hop_limit)).to_bytes()
+                              else self.hop_limit), flow_label=flow_label).to_bytes()
         if len(data) > self.host.path_mtu(dst, out):  # (no fragment header: see the module docstring)
             return errno.EMSGSIZE
         self._to_neighbor(out, hop, data)

@@ -522,8 +522,11 @@ class UDPSocket(Socket):
             self._raise(call, errno.ENETUNREACH, len=len(data))
         assert source is not None and self.local_port is not None
         datagram = UDPDatagram(src_port=self.local_port, dst_port=port, payload=bytes(data))
+        label = 0
+        if ip.version == 6 and self.host.ip6 is not None:
+            label = self.host.ip6.flow_label(source, ip, self.local_port, port, 17)  # type: ignore[arg-type]
         code = self.host.send_ip(source, ip, 17, datagram, ttl=self.ttl, df=_df_for(self.pmtudisc),
-                                 probe=self.pmtudisc == IP_PMTUDISC_PROBE)
+                                 probe=self.pmtudisc == IP_PMTUDISC_PROBE, flow_label=label)
         if code:
             self._raise(call, code, len=len(data))
         self._trace(call, len(data), peer=socket_name(self.host, self.family, ip, port, source))

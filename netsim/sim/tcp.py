@@ -94,6 +94,8 @@ class TCPLayer:
         self.cookies = SynCookies(rng.getrandbits(128).to_bytes(16, "big"), rng.getrandbits(128).to_bytes(16, "big"))
         self.port_selector = ConnectPortSelector(rng.getrandbits(128).to_bytes(16, "big"))
         self.rng = rng
+        # (a stream of its own, so that IPv4-only runs draw exactly what they drew before)
+        self._flow_secret = host.network.stream(f"tcp/{host.name}/flowlabel").getrandbits(128).to_bytes(16, "big")
         self.connections: dict[FourTuple, TCPSocket] = {}
         self.listeners: dict[int, list[TCPSocket]] = {}
         self.ports: dict[int, list[TCPSocket]] = {}  # every socket holding a local port
@@ -113,6 +115,13 @@ class TCPLayer:
         """RFC 6528: ISN = M + F(4-tuple, secret), M a clock ticking every 64 ns (Linux's
         ``secure_tcp_seq``, which adds ``ktime >> 6``)."""
         return (self._keyed(self._isn_secret, *key) + (self.host.network.now >> 6)) & 0xFFFFFFFF
+
+    def flow_label(self, key: FourTuple) -> int:
+        """The IPv6 flow label of a connection's segments (RFC 6437): Linux's auto_flowlabels
+        take the socket's random transmit hash (``sk_txhash``), 20 bits of it, the same for every
+        segment; here a keyed hash of the 4-tuple, just as unpredictable and as constant (never
+        0, which would mean "no label")."""
+        return (self._keyed(self._flow_secret, *key) & 0xFFFFF) or 1
 
     def ts_offset(self, local: IPAddress, remote: IPAddress) -> int:
         """Linux's per-address-pair timestamp offset (``secure_tcp_ts_off``)."""
@@ -420,6 +429,7 @@ class TCPSocket:
         self.host = host
         self.family: int = family  # 4 (AF_INET) or 6 (AF_INET6)
         self.v6only = False  # IPV6_V6ONLY; Linux's net.ipv6.bindv6only = 0
+        self.flow_label: int | None = None  # IPv6 flow label of the segments (TCPLayer.flow_label), on first send
         self.layer: TCPLayer = host.tcp
         self.env: simpy.Environment = host.network.env
         self.fd: int | None = host.fds.allocate(self) if fd else None
@@ -570,10 +580,13 @@ class TCPSocket:
         data = 0
         segments, conn.outbox = conn.outbox, []  # (conn.take_outbox())
         resync = False
+        label = self.flow_label
+        if label is None:
+            label = self.flow_label = self.layer.flow_label(self.four_tuple) if dst.version == 6 else 0  # type: ignore[arg-type]
         for seg in segments:
             if seg.payload:
                 data += 1
-            code = send_ip(src, dst, 6, seg, df=True)
+            code = send_ip(src, dst, 6, seg, df=True, flow_label=label)
             if code:
                 self.layer.count(f"output-{errno.errorcode.get(code, code)}")
                 resync |= code == errno.EMSGSIZE

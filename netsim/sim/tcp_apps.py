@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import errno
 from collections.abc import Generator
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Literal
 
 import attrs
 
@@ -57,6 +57,11 @@ class ServerStats:
     errors: list[str] = attrs.field(factory=list)
 
 
+def _kind(address: str) -> Literal["tcp", "tcp6"]:
+    """The socket an address needs: AF_INET6 for an IPv6 one (``"::"``, ``"2001:db8::1"``)."""
+    return "tcp6" if ":" in address else "tcp"
+
+
 def tcp_echo_server(host: Host, port: int, *, address: str = "0.0.0.0", framed: bool = False, backlog: int = 128,
                     connections: int | None = None, stats: ServerStats | None = None) -> Process:
     """Accept connections and echo what each sends until it closes its side.
@@ -66,7 +71,7 @@ def tcp_echo_server(host: Host, port: int, *, address: str = "0.0.0.0", framed: 
     """
     env = host.network.env
     stats = stats if stats is not None else ServerStats()
-    listener = host.socket("tcp")
+    listener = host.socket(_kind(address))
     listener.setsockopt(1, 2, 1)  # SO_REUSEADDR, as servers do
     listener.bind((address, port))
     listener.listen(backlog)
@@ -135,7 +140,7 @@ def tcp_client(host: Host, address: tuple[str, int], *, message: bytes | None = 
     env = host.network.env
     payload = message if message is not None else pattern(size or 0)
     wire = len(payload).to_bytes(4, "big") + payload if framed else payload
-    sock = host.socket("tcp")
+    sock = host.socket(_kind(address[0]))
     local = peer = None
     sent = received = 0
     echo_ok: bool | None = None
@@ -169,7 +174,7 @@ def bulk_sink(host: Host, port: int, *, address: str = "0.0.0.0", connections: i
     """Accept connections and read everything each sends, counting bytes."""
     env = host.network.env
     stats = stats if stats is not None else ServerStats()
-    listener = host.socket("tcp")
+    listener = host.socket(_kind(address))
     listener.bind((address, port))
     listener.listen(backlog)
     done = []
@@ -202,7 +207,7 @@ def bulk_send(host: Host, address: tuple[str, int], size: int, *, chunk: int = 1
     """Connect and send ``size`` bytes in ``chunk``-sized writes, then close; returns a
     :class:`ClientResult` (``finished_at`` is when the last byte was queued and close() called)."""
     env = host.network.env
-    sock = host.socket("tcp")
+    sock = host.socket(_kind(address[0]))
     block = pattern(chunk)
     sent = 0
     local = peer = None

@@ -20,10 +20,11 @@ import pytest
 
 ECHO = r'''
 import socket, sys
-role, size = sys.argv[1], int(sys.argv[2])
+role, size, server_ip = sys.argv[1], int(sys.argv[2]), sys.argv[3]
+family = socket.AF_INET6 if ":" in server_ip else socket.AF_INET
 if role == "server":
-    s = socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    s.bind(("0.0.0.0", 9000)); s.listen(16)
+    s = socket.socket(family); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    s.bind(("::" if family == socket.AF_INET6 else "0.0.0.0", 9000)); s.listen(16)
     print("listening", flush=True)
     c, _ = s.accept()
     def exactly(n):
@@ -39,7 +40,7 @@ if role == "server":
     c.close()
 else:
     msg = bytes(i % 251 for i in range(size))
-    s = socket.create_connection(("10.9.0.2", 9000))
+    s = socket.create_connection((server_ip, 9000))
     s.sendall(len(msg).to_bytes(4, "big") + msg)
     got = b""
     while len(got) < len(msg) + 4:
@@ -89,10 +90,16 @@ def _run(*command: str) -> None:
     subprocess.run(command, check=True, capture_output=True, text=True)
 
 
-def framed_echo(pcap: Path, size: int = 65536, *, syncookies: int | None = None) -> None:
+#: the two ends' addresses, by IP version
+ADDRESSES = {4: ("10.9.0.1", "10.9.0.2", 24), 6: ("fd00:9::1", "fd00:9::2", 64)}
+
+
+def framed_echo(pcap: Path, size: int = 65536, *, syncookies: int | None = None, version: int = 4) -> None:
     """Lab 1.5 through Linux: a client in one namespace sends a ``size``-byte length-framed
     message to an echo server in the other; ``pcap`` gets the client side's capture.
-    ``syncookies`` sets the server namespace's ``net.ipv4.tcp_syncookies``."""
+    ``syncookies`` sets the server namespace's ``net.ipv4.tcp_syncookies`` (which serves IPv6
+    too); ``version`` 6 runs it over IPv6 (:data:`ADDRESSES`)."""
+    client_ip, server_ip, prefix = ADDRESSES[version]
     script = pcap.parent / "linux_echo.py"
     script.write_text(ECHO)
     names = (f"netsim-a{os.getpid()}", f"netsim-b{os.getpid()}")  # unique: test runs may overlap
@@ -103,8 +110,9 @@ def framed_echo(pcap: Path, size: int = 65536, *, syncookies: int | None = None)
             _run("ip", "netns", "add", name)
         _run("ip", "link", "add", "va", "netns", names[0], "type", "veth", "peer", "name", "vb", "netns",
              names[1])
-        for name, iface, address in ((names[0], "va", "10.9.0.1/24"), (names[1], "vb", "10.9.0.2/24")):
-            _run("ip", "-n", name, "addr", "add", address, "dev", iface)
+        for name, iface, address in ((names[0], "va", f"{client_ip}/{prefix}"),
+                                     (names[1], "vb", f"{server_ip}/{prefix}")):
+            _run("ip", "-n", name, "addr", "add", address, "dev", iface, *(("nodad",) if version == 6 else ()))
             _run("ip", "-n", name, "link", "set", "lo", "up")
             _run("ip", "-n", name, "link", "set", iface, "up", "mtu", "1500", "gso_max_segs", "1",
                  "gso_max_size", "1500")
@@ -113,7 +121,7 @@ def framed_echo(pcap: Path, size: int = 65536, *, syncookies: int | None = None)
         if syncookies is not None:
             _run("ip", "netns", "exec", names[1], "sysctl", "-q", "-w", f"net.ipv4.tcp_syncookies={syncookies}")
         server = subprocess.Popen(["ip", "netns", "exec", names[1], sys.executable, str(script), "server",
-                                   str(size)], stdout=subprocess.PIPE, text=True)
+                                   str(size), server_ip], stdout=subprocess.PIPE, text=True)
         assert server.stdout is not None
         server.stdout.readline()  # "listening"
         # a 64 MB capture buffer: over a veth the whole exchange is one burst
@@ -121,8 +129,8 @@ def framed_echo(pcap: Path, size: int = 65536, *, syncookies: int | None = None)
                                  "-w", str(pcap), "tcp port 9000 or udp port 9"], stderr=subprocess.DEVNULL)
         # tcpdump says "listening" a moment before it captures: probe with UDP datagrams (to the
         # discard port) until one shows up in the file, then start the exchange
-        probe = ("import socket; s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM); "
-                 "s.sendto(b'probe', ('10.9.0.2', 9))")
+        probe = (f"import socket; s = socket.socket(socket.AF_INET{'6' if version == 6 else ''}, "
+                 f"socket.SOCK_DGRAM); s.sendto(b'probe', ('{server_ip}', 9))")
         deadline = time.monotonic() + 10
         while time.monotonic() < deadline:
             _run("ip", "netns", "exec", names[0], sys.executable, "-c", probe)
@@ -131,7 +139,7 @@ def framed_echo(pcap: Path, size: int = 65536, *, syncookies: int | None = None)
                 break
         else:
             raise RuntimeError("tcpdump captured nothing in the namespace")
-        _run("ip", "netns", "exec", names[0], sys.executable, str(script), "client", str(size))
+        _run("ip", "netns", "exec", names[0], sys.executable, str(script), "client", str(size), server_ip)
         server.wait(timeout=30)
         time.sleep(1.0)  # let tcpdump write the last packets
         dump.terminate()

@@ -465,3 +465,36 @@ def test_tcp_takes_a_path_mtu_another_socket_learned(family: int, when: str) -> 
     assert out["mss"] == 1400 - overhead - 12
     assert out["mss_at_connect"] == (1400 if when == "before-connect" else 1500) - overhead - 12
     assert out["done_at"] - out["sent_at"] < 200_000_000  # no retransmission timeout on the way
+
+
+def test_flows_carry_one_flow_label_each_as_linux_auto_flowlabels() -> None:
+    """RFC 6437 §3: every packet of a flow carries the same nonzero 20-bit label; a TCP
+    connection's two directions are two flows (each end's own label), another flow another."""
+    net, a, _r, b = _routed()
+    labels: dict[tuple[str, str, int], set[int]] = {}
+    for host in (a, b):
+        original = host.ip6.input
+
+        def spy(iface: Any, data: bytes, original: Any = original) -> None:
+            if data[14 + 6] in (6, 17):  # TCP or UDP
+                src, dst = str(IPv6Address(data[22:38])), str(IPv6Address(data[38:54]))
+                sport = int.from_bytes(data[54:56], "big")
+                labels.setdefault((src, dst, sport), set()).add(int.from_bytes(data[15:18], "big") & 0xFFFFF)
+            original(iface, data)
+
+        host.ip6.input = spy
+    _bulk(net, a, b, 20_000 // 256 * 256)
+
+    def udp() -> Any:
+        sock = a.socket("udp6")
+        for _ in range(3):
+            yield sock.sendto(b"x", ("2001:db8:2::20", 7))
+        other = a.socket("udp6")
+        yield other.sendto(b"x", ("2001:db8:2::20", 7))
+
+    net.process(udp())
+    net.run("6s")
+    flows = {key: value for key, value in labels.items()}
+    assert len(flows) == 4  # TCP each way, two UDP flows
+    assert all(len(seen) == 1 and 0 not in seen for seen in flows.values())
+    assert len({next(iter(seen)) for seen in flows.values()}) == 4

@@ -240,9 +240,17 @@ class NeighborCache(Generic[P]):
     def use(self, ip: IPv4Address | IPv6Address, now: int) -> MACAddress | None:
         """The MAC a packet for next hop ``ip`` goes to now, counted as use, when it is known;
         None when :meth:`resolve` must decide.  The per-packet path: no Resolution is built."""
-        entry = self._valid(ip, now)
-        if entry is None:
+        # (_valid and _gc_at written out: this runs for every frame a host sends)
+        entry = self._entries.get(ip)
+        if entry is None or entry.mac is None:
             return None
+        if not entry.permanent:
+            idle_until = max(entry.used_at, entry.heard_at) + self.gc_stale_time
+            confirmed = entry.confirmed_at
+            if confirmed is not None and confirmed + self.reachable_time > idle_until:
+                idle_until = confirmed + self.reachable_time
+            if now >= idle_until:
+                return None
         entry.used_at = now
         return entry.mac
 

@@ -383,7 +383,9 @@ class Host(Node):
                 # decoded already by the host that sent these very bytes
                 fast = decoded if decoded is not None else decode_ipv4_tcp_packet(data)
                 if fast is not None:
-                    self.ip_input(fast, iface, dst == _BROADCAST_MAC)
+                    # for one of our addresses and never a fragment (either way it was decoded):
+                    # what ip_input and local_deliver would do, without them
+                    self.tcp.input(fast, fast.payload, iface)  # type: ignore[arg-type]
                     return
             try:
                 if len(data) < 18:
@@ -650,6 +652,8 @@ class Host(Node):
             if self.ip6 is None:
                 return errno.ENETUNREACH
             return self.ip6.send(src, dst, protocol, payload, hop_limit=ttl, flow_label=flow_label)
+        if df and ttl is None and not probe and type(payload) is TCPSegment and payload.checksum is None:
+            return self._send_tcp(src, dst, payload)
         route = self.route_to(dst)
         if route is None:
             return errno.ENETUNREACH
@@ -684,6 +688,41 @@ class Host(Node):
         packet = _make_packet(src, dst, protocol, payload, self.ttl if ttl is None else ttl, self._next_id(),
                               2 if df else 0, 0, 0, 0, b"", None)
         self._output(packet, route, out, mtu)
+        return 0
+
+    def _send_tcp(self, src: Any, dst: Any, segment: TCPSegment) -> int:
+        """send_ip for TCP's own segments (DF set, the host's TTL, IPv4): the same decisions in
+        the same order — route, path MTU (EMSGSIZE over it), identification, one-pass encoding —
+        and, for a unicast next hop whose MAC is known, straight onto the wire; anything else
+        goes the general way (_output_datagram)."""
+        route = self.route_to(dst)
+        if route is None:
+            return errno.ENETUNREACH
+        if route.kind == "blackhole":
+            return errno.EINVAL
+        out = self.interfaces[route.interface]
+        tcp_options = options_to_bytes(segment.options) if segment.options else b""
+        size = 40 + len(tcp_options) + len(segment.payload)
+        now = int(self.network.env._now)
+        mtu = out.mtu
+        entry = self.pmtu._entries.get(dst)  # (PMTUCache.lookup written out)
+        if entry is not None and now < entry.expires_at and entry.mtu < mtu:
+            mtu = entry.mtu
+        if size > mtu:
+            return errno.EMSGSIZE  # (so size <= 65535 below: mtu is)
+        ttl = self.ttl
+        ident = self.ip_id = (self.ip_id + 1) & 0xFFFF
+        data = encode_tcp_datagram(src._ip, dst._ip, ttl, ident, 2, segment, tcp_options)
+        # what decoding ``data`` gives, for the receiving host (decode_ipv4_tcp_packet's value)
+        decoded = _make_packet(src, dst, 6, segment, ttl, ident, 2, 0, 0, 0, b"", None)
+        next_hop: Any = route.gateway or dst  # (an address with its int, _ip: IPv4Address's own slot)
+        address = next_hop._ip
+        if out.name != "lo" and address != 0xFFFFFFFF and address >> 28 != 14 and next_hop not in out.broadcasts:
+            mac = self.neighbors[out.name].use(next_hop, now)
+            if mac is not None:
+                out.transmit(b"".join((mac.packed, out.mac.packed, _ETHERTYPE_IPV4, data)), decoded)
+                return 0
+        self._output_datagram(data, True, dst, route, out, mtu, decoded)
         return 0
 
     def path_mtu(self, dst: IPv4Address | IPv6Address, out: Interface) -> int:

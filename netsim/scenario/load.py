@@ -198,7 +198,10 @@ def _check_route_prefix(value: Any) -> str:
 
 
 def _check_route_address(value: Any) -> str:
-    return _address(_string(value), ipaddress.ip_address, "an IPv4 or IPv6 address (like '10.0.0.1' or 'fe80::1')")
+    text = _string(value)
+    if "%" in text:
+        raise ValueError(f"{text!r}: a route's address takes no zone (give the interface as 'dev')")
+    return _address(text, ipaddress.ip_address, "an IPv4 or IPv6 address (like '10.0.0.1' or 'fe80::1')")
 
 
 def _check_host_address(value: Any) -> str:

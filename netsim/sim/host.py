@@ -74,10 +74,10 @@ _ETHERTYPE_ARP = b"\x08\x06"
 
 UNRESOLVED_QUEUE_LEN = 212992 // 2096  # unres_qlen_bytes / truesize of a 1500-byte frame
 
-#: ICMP destination-unreachable code -> the errno a connected socket sees (Linux icmp_err_convert)
 #: the Destination Unreachable codes Linux's icmp_err_convert calls fatal (hard errors: reported to
 #: a connected UDP socket even without IP_RECVERR)
 UNREACHABLE_FATAL = frozenset({2, 3, 6, 7, 8, 9, 10, 13, 14, 15})
+#: ICMP destination-unreachable code -> the errno a connected socket sees (Linux icmp_err_convert)
 UNREACHABLE_ERRNO = {
     0: errno.ENETUNREACH, 1: errno.EHOSTUNREACH, 2: errno.ENOPROTOOPT, 3: errno.ECONNREFUSED,
     4: errno.EMSGSIZE, 5: errno.EOPNOTSUPP, 6: errno.ENETUNREACH, 7: errno.EHOSTDOWN, 8: errno.ENONET,
@@ -183,6 +183,8 @@ class Host(Node):
         """``ip route add PREFIX [via GW] [dev IFACE] [metric N] [src ADDR]``, IPv4 or IPv6
         (``ip -6 route add``; a link-local gateway, ``via fe80::1``, needs ``dev``)."""
         network = ip_network(prefix)
+        if via is not None and "%" in via:
+            raise ValueError(f"{self.name}: a gateway takes no zone ({via}): give the interface as dev")
         gateway = ip_address(via) if via is not None else None
         source = ip_address(src) if src else None
         for what, value in (("gateway", gateway), ("source", source)):
@@ -229,8 +231,8 @@ class Host(Node):
 
     def advertise(self, iface: str, *, router_lifetime: int = 1800) -> None:
         """Send router advertisements on ``iface`` for its /64 prefixes, as radvd with its
-        defaults (RFC 4861 §6.2; netsim.sim.slaac): one now, then every 200-600 s, and one
-        answering each router solicitation."""
+        defaults (RFC 4861 §6.2; netsim.sim.slaac): one now, then every 198-600 s, and one
+        answering each router solicitation (see netsim.sim.slaac for the exact timing)."""
         if not self.forwarding:
             raise ValueError(f"{self.name} does not forward: only a router advertises itself as one")
         interface = self.iface(iface)
@@ -497,7 +499,8 @@ class Host(Node):
         if not sock.deliver(datagram.payload, sender):
             iface.drop("udp-rcvbuf-full", len(datagram.payload))
 
-    def _udp_lookup(self, local: IPv4Address, port: int, remote: IPv4Address, remote_port: int) -> Socket | None:
+    def _udp_lookup(self, local: IPv4Address | IPv6Address, port: int, remote: IPv4Address | IPv6Address,
+                    remote_port: int) -> Socket | None:
         """Linux's scoring, simplified: a connected socket to this peer beats one bound to the
         local address, which beats a wildcard one."""
         best, best_score = None, -1
@@ -554,13 +557,12 @@ class Host(Node):
             iface.drop("icmp-error-not-ours", len(quoted))
             return
         now = self.network.now
-        if isinstance(message, ICMPv4DestUnreachable) and message.code == 4 and message.next_hop_mtu:
-            self.pmtu.update(original_dst, message.next_hop_mtu, now)
+        frag_needed = message.next_hop_mtu if isinstance(message, ICMPv4DestUnreachable) and message.code == 4 else 0
         l4 = quoted[hlen : hlen + 8]
         if protocol == 6:
             if isinstance(message, ICMPv4DestUnreachable) and message.code == 4:
-                if message.next_hop_mtu:  # RFC 1191: the PMTU cache was updated above
-                    self.tcp.icmp_error(original_src, original_dst, l4, 0, self.pmtu.lookup(original_dst, now))
+                if frag_needed:  # RFC 1191; TCP lowers the PMTU once the segment is known in flight
+                    self.tcp.icmp_error(original_src, original_dst, l4, 0, frag_needed)
                 return
             code = UNREACHABLE_ERRNO.get(message.code, errno.EHOSTUNREACH) if message.type == 3 else errno.EHOSTUNREACH
             self.tcp.icmp_error(original_src, original_dst, l4, code, None)
@@ -569,9 +571,14 @@ class Host(Node):
         if protocol == 17:
             sport, dport = (l4[0] << 8) | l4[1], (l4[2] << 8) | l4[3]
             sock = self._udp_lookup(original_src, sport, original_dst, dport)
-        elif protocol == 1 and l4[0] == 8:
-            identifier = (l4[4] << 8) | l4[5]
-            sock = next((c for c in self.icmp_ids.get(identifier, ()) if c.family == 4), None)
+            if sock is not None and frag_needed:
+                self.pmtu.update(original_dst, frag_needed, now)  # (ipv4_sk_update_pmtu: a socket of ours)
+        elif protocol == 1:
+            if frag_needed:
+                self.pmtu.update(original_dst, frag_needed, now)  # icmp_err: whatever sent the ICMP
+            if l4[0] == 8:
+                identifier = (l4[4] << 8) | l4[5]
+                sock = next((c for c in self.icmp_ids.get(identifier, ()) if c.family == 4), None)
         if sock is None:
             return
         # Linux's __udp4_lib_err and ping_err: "fragmentation needed" is a hard EMSGSIZE unless
@@ -641,12 +648,14 @@ class Host(Node):
     # --- send path ----------------------------------------------------------------------------
 
     def send_ip(self, src: Any, dst: Any, protocol: int, payload: Any, *,
-                ttl: int | None = None, df: bool | None = None, probe: bool = False, flow_label: int = 0) -> int:
+                ttl: int | None = None, df: bool | None = None, probe: bool = False,
+                flow_label: int | None = None) -> int:
         """Route and send a datagram we originate; returns an errno (0 when sent or queued).
 
         DF follows Linux's IP_PMTUDISC_WANT: set when the datagram fits the path MTU, and a
         larger one is fragmented here instead (so PMTUD can lower the MTU for later ones).
-        ``flow_label``: an IPv6 datagram's (RFC 6437; IPv4 has none).
+        ``flow_label``: an IPv6 datagram's (RFC 6437; None: the flow's own, IPv6Stack.auto_flow_label;
+        IPv4 has none).
         """
         if isinstance(dst, IPv6Address):
             if self.ip6 is None:

@@ -20,7 +20,9 @@ limit, Packet Too Big instead of fragmentation, link-local scope.  ICMPv6 errors
 sent within §2.4's rules and the host's rate limit, and received ones reach their socket with
 Linux's errnos; Packet Too Big lowers the path MTU (RFC 8201).  Ping sockets work over IPv6.
 
-Simplified (documented): no duplicate address detection, no router advertisements or SLAAC, no
+Router advertisements and SLAAC are in :mod:`netsim.sim.slaac`.
+
+Simplified (documented): no duplicate address detection, no
 redirects, no extension headers on received packets (dropped and counted; routers forward them
 untouched), no fragmentation (a datagram larger than the path MTU fails with EMSGSIZE, as with
 IPV6_DONTFRAG; Linux would add a fragment header for UDP).
@@ -70,6 +72,7 @@ ALL_NODES = IPv6Address("ff02::1")
 LINK_LOCAL = IPv6Network("fe80::/64")
 LINK_LOCAL_SCOPE = IPv6Network("fe80::/10")  # the whole link-local unicast block (RFC 4291 §2.5.6)
 _ICMPV6, _TCP, _UDP = 58, 6, 17
+MIN_MTU = 1280  # RFC 8200 §5
 
 ICMPv6Error = ICMPv6DestUnreachable | ICMPv6PacketTooBig | ICMPv6TimeExceeded | ICMPv6ParameterProblem
 _ERRORS = (ICMPv6DestUnreachable, ICMPv6PacketTooBig, ICMPv6TimeExceeded, ICMPv6ParameterProblem)
@@ -84,6 +87,31 @@ _UNREACHABLE: dict[int, tuple[int, bool]] = {
     ICMPv6UnreachableCode.SOURCE_POLICY_FAILED: (errno.EACCES, True),
     ICMPv6UnreachableCode.REJECT_ROUTE: (errno.EACCES, True),
 }
+
+
+_EXTENSION_HEADERS = frozenset({0, 43, 60})  # hop-by-hop, routing, destination options (RFC 8200 §4)
+
+
+def _is_icmpv6_error(packet: bytes) -> bool:
+    """Whether ``packet`` carries an ICMPv6 error message, or one cut too short to tell (Linux's
+    ``is_ineligible``: the extension headers skipped as ``ipv6_skip_exthdr`` does; a fragment
+    other than the first carries no ICMPv6 header, so it is not an error message)."""
+    next_header, offset = packet[6], 40
+    while True:
+        if next_header in _EXTENSION_HEADERS:
+            if len(packet) < offset + 2:
+                return True
+            next_header, offset = packet[offset], offset + (packet[offset + 1] + 1) * 8
+        elif next_header == 44:  # fragment
+            if len(packet) < offset + 8:
+                return True
+            if (packet[offset + 2] << 8 | packet[offset + 3]) & 0xFFF8:
+                return False
+            next_header, offset = packet[offset], offset + 8
+        elif next_header == _ICMPV6:
+            return len(packet) <= offset or packet[offset] < 128
+        else:
+            return False
 
 
 def icmpv6_errno(icmp_type: int, code: int) -> tuple[int, bool]:
@@ -127,16 +155,29 @@ class IPv6Stack:
         self.counters: dict[str, int] = {}
         self.hop_limit = 64  # net.ipv6.conf.*.hop_limit; a router advertisement may change it
         self._flow_secret = host.network.stream(f"host/{host.name}/flowlabel").getrandbits(128).to_bytes(16, "big")
+        self._flow_labels: dict[tuple[Any, ...], int] = {}  # (computed once per flow)
         self.router_discovery: RouterDiscovery | None = None  # made by the first advertise/autoconfigure
 
-    def flow_label(self, src: IPv6Address, dst: IPv6Address, sport: int, dport: int, protocol: int) -> int:
-        """The flow label of a datagram of this 5-tuple (RFC 6437 §3): Linux's auto_flowlabels
-        hash the flow with a boot-time secret (``skb_get_hash_flowi6``), so every datagram of one
-        flow carries the same 20 bits, and other flows others (never 0, "no label")."""
-        material = b"".join((src.packed, dst.packed, sport.to_bytes(2, "big"), dport.to_bytes(2, "big"),
-                             bytes((protocol,))))
-        digest = hashlib.blake2b(material, key=self._flow_secret, digest_size=4).digest()
-        return (int.from_bytes(digest, "big") & 0xFFFFF) or 1
+    def auto_flow_label(self, src: IPv6Address, dst: IPv6Address, next_header: int, payload: Any) -> int:
+        """The flow label of a datagram we send (RFC 6437 §3), as Linux's auto_flowlabels give it:
+        a hash of the flow with a boot-time secret (``skb_get_hash_flowi6``; for TCP the socket's
+        random ``sk_txhash``, just as constant), 20 bits of it, never 0 ("no label"), so every
+        datagram of a flow carries the same label and other flows others.  Neighbour discovery
+        (RFC 4861: ``ndisc_send_skb``) carries none."""
+        if next_header == _ICMPV6 and 133 <= getattr(payload, "type", 0) <= 137:
+            return 0
+        ports = (payload.src_port, payload.dst_port) if isinstance(payload, TCPSegment | UDPDatagram) else (0, 0)
+        key = (src, dst, next_header, *ports)
+        label = self._flow_labels.get(key)
+        if label is None:
+            material = b"".join((src.packed, dst.packed, bytes((next_header,)), ports[0].to_bytes(2, "big"),
+                                 ports[1].to_bytes(2, "big")))
+            digest = hashlib.blake2b(material, key=self._flow_secret, digest_size=4).digest()
+            label = (int.from_bytes(digest, "big") & 0xFFFFF) or 1
+            if len(self._flow_labels) >= 4096:
+                self._flow_labels.clear()
+            self._flow_labels[key] = label
+        return label
 
     def discovery(self) -> RouterDiscovery:
         """Router advertisements and SLAAC (netsim.sim.slaac), made on first use."""
@@ -158,7 +199,9 @@ class IPv6Stack:
 
     # --- configuration ---------------------------------------------------------------------
 
-    def add_address(self, iface: Interface, value: IPv6Interface) -> IPv6Interface:
+    def add_address(self, iface: Interface, value: IPv6Interface, *, route: bool = True) -> IPv6Interface:
+        """Give ``iface`` an address (and, first, its link-local one); ``route``: with the
+        connected route of its prefix (SLAAC leaves it out for a prefix that is not on-link)."""
         from netsim.sim.network import TopologyError
 
         if value.ip in self.local:
@@ -167,18 +210,18 @@ class IPv6Stack:
             link_local = IPv6Interface(f"{link_local_for(iface.mac)}/64")
             if value.ip not in LINK_LOCAL:
                 self._configure(iface, link_local)
-        self._configure(iface, value)
+        self._configure(iface, value, route=route)
         return value
 
-    def _configure(self, iface: Interface, value: IPv6Interface) -> None:
+    def _configure(self, iface: Interface, value: IPv6Interface, *, route: bool = True) -> None:
         iface.addresses.append(value)
         self.local[value.ip] = iface
         groups = self.groups.setdefault(iface.name, set())
         for group in (ALL_NODES, solicited_node(value.ip)):
             groups.add(group)
             iface.multicast_macs.add(multicast_mac(group))
-        if value.network != LINK_LOCAL or not any(r.prefix == LINK_LOCAL and r.interface == iface.name
-                                                  for r in self.host.routes.routes()):
+        if route and (value.network != LINK_LOCAL or not any(r.prefix == LINK_LOCAL and r.interface == iface.name
+                                                             for r in self.host.routes.routes())):
             self.host.routes.add(Route(prefix=value.network, interface=iface.name, source=value.ip,
                                        kind="connected"))
 
@@ -221,22 +264,30 @@ class IPv6Stack:
     # --- output -------------------------------------------------------------------------------
 
     def send(self, src: IPv6Address, dst: IPv6Address, next_header: int, payload: Any, *,
-             hop_limit: int | None = None, flow_label: int = 0) -> int:
-        """Send a datagram we originate; an errno, or 0 when sent or queued for resolution."""
+             hop_limit: int | None = None, flow_label: int | None = None) -> int:
+        """Send a datagram we originate; an errno, or 0 when sent or queued for resolution.
+
+        ``flow_label`` None: the flow's own (:meth:`auto_flow_label`), as Linux's auto_flowlabels
+        give every datagram but neighbour discovery's."""
+        if flow_label is None:
+            flow_label = self.auto_flow_label(src, dst, next_header, payload)
         if dst in self.local:
             iface = self.host.interfaces["lo"]
             data = IPv6Packet(src=src, dst=dst, next_header=next_header, payload=payload,
-                              hop_limit=hop_limit or self.hop_limit, flow_label=flow_label).to_bytes()
+                              hop_limit=self.hop_limit if hop_limit is None else hop_limit,
+                              flow_label=flow_label).to_bytes()
             iface.transmit(bytes(6) + bytes(6) + ETHERTYPE_IPV6 + data)
             return 0
         where = self.interface_for(src, dst)
         if where is None:
             return errno.ENETUNREACH
         out, hop = where
-        data = IPv6Packet(src=src, dst=dst, next_header=next_header, payload=payload,
-                          hop_limit=hop_limit or (255 if next_header == _ICMPV6 and isinstance(
-                              payload, ICMPv6NeighborSolicitation | ICMPv6NeighborAdvertisement)
-                              else self.hop_limit), flow_label=flow_label).to_bytes()
+        if hop_limit is None:
+            neighbour_discovery = next_header == _ICMPV6 and isinstance(
+                payload, ICMPv6NeighborSolicitation | ICMPv6NeighborAdvertisement)
+            hop_limit = 255 if neighbour_discovery else self.hop_limit
+        data = IPv6Packet(src=src, dst=dst, next_header=next_header, payload=payload, hop_limit=hop_limit,
+                          flow_label=flow_label).to_bytes()
         if len(data) > self.host.path_mtu(dst, out):  # (no fragment header: see the module docstring)
             return errno.EMSGSIZE
         self._to_neighbor(out, hop, data)
@@ -297,7 +348,10 @@ class IPv6Stack:
             elif packet.next_header == _UDP:
                 # RFC 8200 §8.1: the checksum is mandatory over IPv6 (a zero one is refused)
                 datagram = UDPDatagram.parse(payload, src=packet.src, dst=dst, verify=True)
-                self.host.udp_input(packet, datagram, iface, dst.is_multicast)  # type: ignore[arg-type]
+                # RFC 4443 §2.4 (e.3): no error about a packet that came as a link-layer multicast
+                # or broadcast (Linux: pkt_type != PACKET_HOST)
+                link_other = data[:6] != iface.mac.packed
+                self.host.udp_input(packet, datagram, iface, dst.is_multicast or link_other)  # type: ignore[arg-type]
             else:
                 iface.drop("ipv6-protocol-not-served", len(payload))
         except WireError as exc:
@@ -349,8 +403,8 @@ class IPv6Stack:
         elif isinstance(message, ICMPv6RouterAdvertisement):
             self.discovery().advertisement(packet, message, iface)  # (accept_ra = 1, as Linux's default)
         elif isinstance(message, ICMPv6RouterSolicitation):
-            if self.router_discovery is not None and iface.name in self.router_discovery.advertising:
-                self.router_discovery.solicited(iface)
+            if self.router_discovery is not None:
+                self.router_discovery.solicitation(packet, message, iface)
             else:
                 iface.drop("rs-ignored", 0)
         else:
@@ -358,8 +412,9 @@ class IPv6Stack:
 
     def _error_input(self, packet: IPv6Packet, message: ICMPv6Error, iface: Interface) -> None:
         """An ICMPv6 error about a datagram we sent (RFC 4443 §2.4(e) and §3): Packet Too Big
-        lowers the path MTU (RFC 8201 §4, never below 1280), and the error reaches the socket it
-        concerns with the errno of Linux's ``icmpv6_err_convert``."""
+        lowers the path MTU (RFC 8201 §4, never below 1280) — for TCP and UDP only when the
+        datagram was a socket's of ours, as Linux's protocol handlers do — and the error reaches
+        the socket it concerns with the errno of Linux's ``icmpv6_err_convert``."""
         host = self.host
         quoted = message.original
         if len(quoted) < 48 or quoted[0] >> 4 != 6:
@@ -370,32 +425,33 @@ class IPv6Stack:
             iface.drop("icmpv6-error-not-ours", len(quoted))
             return
         now = host.network.now
-        mtu = 0
-        if isinstance(message, ICMPv6PacketTooBig):
-            mtu = message.mtu
-            if mtu:  # (an MTU of 0 says nothing: RFC 8201 §4 gives no way to guess one)
-                host.pmtu.update(original_dst, mtu, now)
+        # (an MTU of 0 says nothing: RFC 8201 §4 gives no way to guess one)
+        mtu = message.mtu if isinstance(message, ICMPv6PacketTooBig) else 0
         code, hard = icmpv6_errno(message.type, message.code)
         next_header, l4 = quoted[6], quoted[40:48]
         if next_header == _TCP:
+            # the path MTU is lowered there, once the segment is known to be in flight (tcp_v6_err)
             if mtu:
-                host.tcp.icmp_error(original_src, original_dst, l4, 0,  # type: ignore[arg-type]
-                                    host.pmtu.lookup(original_dst, now))
+                host.tcp.icmp_error(original_src, original_dst, l4, 0, mtu)
             elif not isinstance(message, ICMPv6PacketTooBig):
-                host.tcp.icmp_error(original_src, original_dst, l4, code, None)  # type: ignore[arg-type]
+                host.tcp.icmp_error(original_src, original_dst, l4, code, None)
             return
         sock: Socket | None = None
         port = 0
         if next_header == _UDP:
             sport, port = (l4[0] << 8) | l4[1], (l4[2] << 8) | l4[3]
-            sock = host._udp_lookup(original_src, sport, original_dst, port)  # type: ignore[arg-type]
-        elif next_header == _ICMPV6 and l4[0] == ICMPv6Echo.REQUEST:
-            candidates = host.icmp_ids.get((l4[4] << 8) | l4[5], [])
-            sock = next((c for c in candidates if getattr(c, "family", 4) == 6), None)
+            sock = host._udp_lookup(original_src, sport, original_dst, port)
+            if sock is not None and mtu:
+                host.pmtu.update(original_dst, mtu, now)  # (ip6_sk_update_pmtu: for a socket of ours)
+                hard = True  # __udp6_lib_err: a hard EMSGSIZE (the socket does PMTU discovery)
+        elif next_header == _ICMPV6:
+            if mtu:
+                host.pmtu.update(original_dst, mtu, now)  # icmpv6_err: whatever socket sent it
+            if l4[0] == ICMPv6Echo.REQUEST:
+                candidates = host.icmp_ids.get((l4[4] << 8) | l4[5], [])
+                sock = next((c for c in candidates if getattr(c, "family", 4) == 6), None)
         if sock is None:
             return
-        if mtu:
-            hard = True  # __udp6_lib_err: Packet Too Big is a hard EMSGSIZE (the socket does PMTU discovery)
         report = ICMPErrorReport(offender=str(packet.src), type=message.type, code=message.code,
                                  original_dst=str(original_dst), original_dst_port=port, next_hop_mtu=mtu,
                                  errno=code)
@@ -418,21 +474,21 @@ class IPv6Stack:
             return
         if dst.is_multicast and not (message.type == 2 or (message.type == 4 and message.code == 2)):
             return
-        if offending[6] == _ICMPV6 and len(offending) > 40 and offending[40] < 128:
+        if _is_icmpv6_error(offending):
             return  # (e.1): no error about an error
+        if dst in self.local:
+            source: IPv6Address | None = dst
+        elif src in LINK_LOCAL_SCOPE:
+            source = self.scope_address(iface)
+        else:
+            source = self.source_for(src)
+        if source is None:
+            return  # (no way back: Linux's icmp6_send gives up before the rate limit)
         now = host.network.now
         route = host.routes.lookup(src)
         if not host.icmp_limiter.allow(src, message.type, message.code, now, loopback=src in self.local,
                                        route_prefix_len=route.prefix.prefixlen if route is not None else 128):
             host.counters["icmp-ratelimited"] = host.counters.get("icmp-ratelimited", 0) + 1
-            return
-        if dst in self.local:
-            source: IPv6Address | None = dst
-        elif src in LINK_LOCAL:
-            source = self.scope_address(iface)
-        else:
-            source = self.source_for(src)
-        if source is None:
             return
         self.send(source, src, _ICMPV6, attrs.evolve(message, original=quote_ipv6_packet(offending)))
 
@@ -469,9 +525,10 @@ class IPv6Stack:
             iface.drop("ipv6-beyond-scope", size)
             self.icmp_error(data[14:end], ICMPv6DestUnreachable(ICMPv6UnreachableCode.BEYOND_SCOPE), iface)
             return
-        if size > out.mtu:
+        mtu = max(out.mtu, MIN_MTU)  # (ip6_forward: never below the IPv6 minimum link MTU)
+        if size > mtu:
             iface.drop("packet-too-big", size)
-            self.icmp_error(data[14:end], ICMPv6PacketTooBig(out.mtu), iface)
+            self.icmp_error(data[14:end], ICMPv6PacketTooBig(mtu), iface)
             return
         counters = self.host.counters
         counters["forwarded"] = counters.get("forwarded", 0) + 1

@@ -2,7 +2,7 @@
 
 A router's interface that *advertises* sends Router Advertisements as radvd does with its
 defaults: one when advertising starts, then at a random interval between MinRtrAdvInterval
-(200 s) and MaxRtrAdvInterval (600 s) — at most 16 s apart for the first three (§6.2.4) — and,
+(198 s, 0.33 x the maximum) and MaxRtrAdvInterval (600 s) — at most 16 s apart for the first three (§6.2.4) — and,
 answering a Router Solicitation, one more after a random 0-500 ms delay but never within 3 s of
 the last multicast one (§6.2.6).  Each goes from the interface's link-local address to ff02::1
 with hop limit 255, the router lifetime 1800 s, the interface's MAC (Source Link-Layer Address)
@@ -19,8 +19,9 @@ router withdraws it), the on-link prefixes as connected routes, an address for e
 the advertised current hop limit, and the router's MAC in the neighbour cache.
 
 Simplified (documented): no duplicate address detection, address and prefix lifetimes are not
-aged (a valid lifetime of 0 is ignored as RFC 4862 §5.5.3 e) allows only for its two-hour
-rule), no MTU option, no router preference, no DHCPv6 for the M and O flags.
+aged (a prefix advertised with a valid lifetime of 0 is ignored rather than timing out what is
+there), no MTU option, no router preference, no DHCPv6 for the M and O flags, one hop limit
+for the host (Linux keeps one per interface).
 """
 
 from __future__ import annotations
@@ -31,6 +32,7 @@ from typing import TYPE_CHECKING, Any
 import attrs
 
 from netsim.proto.routing import Route
+from netsim.sim.ipv6 import ALL_NODES, ETHERTYPE_IPV6, link_local_for
 from netsim.units import MS, S
 from netsim.wire.icmpv6 import ICMPv6RouterAdvertisement, ICMPv6RouterSolicitation
 from netsim.wire.ipv6 import IPv6Packet
@@ -40,13 +42,6 @@ if TYPE_CHECKING:
     from netsim.sim.interface import Interface
     from netsim.sim.ipv6 import IPv6Stack
 
-
-def link_local_for(mac: Any) -> IPv6Address:
-    from netsim.sim.ipv6 import link_local_for as make
-
-    return make(mac)
-
-ALL_NODES = IPv6Address("ff02::1")
 ALL_ROUTERS = IPv6Address("ff02::2")
 DEFAULT_ROUTE = IPv6Network("::/0")
 
@@ -89,6 +84,9 @@ class RouterDiscovery:
         """Start sending Router Advertisements on ``iface`` (now, then periodically)."""
         if not 0 <= router_lifetime <= 9000:
             raise ValueError(f"a router lifetime is 0..9000 s (RFC 4861 §6.2.1), got {router_lifetime}")
+        if iface.name in self.advertising:
+            self.advertising[iface.name].router_lifetime = router_lifetime  # (one advertiser per interface)
+            return
         self.stack.join(iface, ALL_ROUTERS)
         self.advertising[iface.name] = Advertiser(router_lifetime=router_lifetime)
         self.host.network.env.process(self._periodic(iface))
@@ -121,16 +119,32 @@ class RouterDiscovery:
         state.last_multicast = self.host.network.now
         stack.send(source, ALL_NODES, 58, message, hop_limit=255)
 
+    def solicitation(self, packet: IPv6Packet, message: ICMPv6RouterSolicitation, iface: Interface) -> None:
+        """A Router Solicitation (valid with hop limit 255, RFC 4861 §6.1.1): its sender's MAC
+        goes in the neighbour cache as STALE (§6.2.6), and an advertisement answers it."""
+        if packet.hop_limit != 255 or message.code != 0 or iface.name not in self.advertising:
+            iface.drop("rs-ignored", 0)
+            return
+        if not packet.src.is_unspecified:
+            for option in message.options:
+                if isinstance(option, NDPSourceLinkLayerAddress):
+                    now = self.host.network.now
+                    for queued in self.host.neighbors[iface.name].fill(packet.src, option.mac, now, create=True,
+                                                                       confirmed=False, override=True):
+                        iface.transmit(option.mac.packed + iface.mac.packed + ETHERTYPE_IPV6 + queued)
+        self.solicited(iface)
+
     def solicited(self, iface: Interface) -> None:
-        """A Router Solicitation came in: answer with a multicast advertisement after a random
-        delay, but not within MIN_DELAY_BETWEEN_RAS of the last one (RFC 4861 §6.2.6)."""
+        """Answer a solicitation with a multicast advertisement after a random 0-500 ms, pushed
+        past MIN_DELAY_BETWEEN_RAS after the last one (RFC 4861 §6.2.6)."""
         state = self.advertising.get(iface.name)
         if state is None or state.solicited_pending:
             return
         now = self.host.network.now
         delay = self.rng.randrange(MAX_RA_DELAY_TIME + 1)
-        if state.last_multicast is not None:
-            delay = max(delay, state.last_multicast + MIN_DELAY_BETWEEN_RAS - now)
+        if state.last_multicast is not None and now < state.last_multicast + MIN_DELAY_BETWEEN_RAS:
+            # "at the time of the last one plus MIN_DELAY_BETWEEN_RAS plus the random value"
+            delay += state.last_multicast + MIN_DELAY_BETWEEN_RAS - now
         state.solicited_pending = True
 
         def answer(_event: object) -> None:
@@ -142,7 +156,9 @@ class RouterDiscovery:
     # --- the host side ------------------------------------------------------------------------
 
     def solicit(self, iface: Interface) -> None:
-        """Start soliciting routers on ``iface`` (RFC 4861 §6.3.7)."""
+        """Start soliciting routers on ``iface`` (RFC 4861 §6.3.7); nothing if it already is."""
+        if iface.name in self.soliciting:
+            return
         self.soliciting[iface.name] = 0
         self.host.network.env.process(self._solicitations(iface))
 
@@ -150,13 +166,13 @@ class RouterDiscovery:
         env = self.host.network.env
         yield env.timeout(self.rng.randrange(MAX_RTR_SOLICITATION_DELAY + 1))
         while iface.name in self.soliciting and self.soliciting[iface.name] < MAX_RTR_SOLICITATIONS:
+            self.soliciting[iface.name] += 1  # (a try while the interface is down counts too)
             source = self.stack.scope_address(iface)
             if source is not None and iface.up:
                 message = ICMPv6RouterSolicitation(options=(NDPSourceLinkLayerAddress(iface.mac),))
                 data = IPv6Packet(src=source, dst=ALL_ROUTERS, next_header=58, payload=message,
                                   hop_limit=255).to_bytes()
                 self.stack._to_neighbor(iface, ALL_ROUTERS, data)
-                self.soliciting[iface.name] += 1
             yield env.timeout(RTR_SOLICITATION_INTERVAL)
 
     def advertisement(self, packet: IPv6Packet, message: ICMPv6RouterAdvertisement, iface: Interface) -> None:
@@ -169,27 +185,45 @@ class RouterDiscovery:
         now = host.network.now
         for option in message.options:
             if isinstance(option, NDPSourceLinkLayerAddress):
-                host.neighbors[iface.name].fill(packet.src, option.mac, now, create=True, confirmed=False,
-                                                override=True)
+                # as Linux's ndisc_router_discovery -> ndisc_update: what waited for it goes now
+                for queued in host.neighbors[iface.name].fill(packet.src, option.mac, now, create=True,
+                                                              confirmed=False, override=True):
+                    iface.transmit(option.mac.packed + iface.mac.packed + ETHERTYPE_IPV6 + queued)
         if message.cur_hop_limit:
             stack.hop_limit = message.cur_hop_limit
         routes = host.routes
-        default = Route(prefix=DEFAULT_ROUTE, interface=iface.name, gateway=packet.src, kind="default")
-        routes.remove(DEFAULT_ROUTE, iface.name, packet.src)
-        if message.router_lifetime:
-            routes.add(default)
+        known = [r for r in routes.routes() if r.prefix == DEFAULT_ROUTE and r.interface == iface.name
+                 and r.gateway == packet.src]
+        if not message.router_lifetime:
+            routes.remove(DEFAULT_ROUTE, iface.name, packet.src)  # the router withdraws itself
+        elif not known:  # (an entry already there stays as it is, in its place among equals)
+            routes.add(Route(prefix=DEFAULT_ROUTE, interface=iface.name, gateway=packet.src, kind="default"))
         for option in message.options:
-            if not isinstance(option, NDPPrefixInformation) or option.prefix.is_link_local:
-                continue
-            if option.preferred_lifetime > option.valid_lifetime:
-                continue  # §5.5.3 c)
-            network = IPv6Network(f"{option.prefix}/{option.prefix_length}", strict=False)
-            if option.autonomous and option.prefix_length == 64 and option.valid_lifetime:
-                # the prefix and the interface identifier of the link-local address (modified EUI-64)
-                identifier = link_local_for(iface.mac).packed[8:]
-                address = IPv6Interface((IPv6Address(network.network_address.packed[:8] + identifier), 64))
-                if address.ip not in stack.local:
-                    stack.add_address(iface, address)  # (with its prefix's connected route)
-            if option.on_link and not any(r.prefix == network and r.interface == iface.name
-                                          for r in routes.routes()):
-                routes.add(Route(prefix=network, interface=iface.name, kind="connected"))
+            if isinstance(option, NDPPrefixInformation):
+                self._prefix(option, iface)
+
+    def _prefix(self, option: NDPPrefixInformation, iface: Interface) -> None:
+        """One Prefix Information option (RFC 4861 §6.3.4, RFC 4862 §5.5.3; Linux's
+        addrconf_prefix_rcv): ignored for a link-local, multicast, loopback or unspecified prefix,
+        a length over 128, a preferred lifetime over the valid one, or a valid lifetime of 0; an
+        on-link prefix becomes a connected route; an autonomous /64 an address, made from the
+        prefix and the interface's modified EUI-64 identifier."""
+        prefix, length = option.prefix, option.prefix_length
+        if (length > 128 or prefix.is_link_local or prefix.is_multicast or prefix.is_loopback
+                or prefix.is_unspecified or option.preferred_lifetime > option.valid_lifetime
+                or not option.valid_lifetime):
+            iface.drop("ra-prefix-ignored", 0)
+            return
+        stack, routes = self.stack, self.host.routes
+        network = IPv6Network((prefix, length), strict=False)
+        on_link = option.on_link and not any(r.prefix == network and r.interface == iface.name
+                                             for r in routes.routes())
+        if option.autonomous and length == 64:
+            identifier = link_local_for(iface.mac).packed[8:]
+            address = IPv6Interface((IPv6Address(network.network_address.packed[:8] + identifier), 64))
+            if address.ip not in stack.local:
+                # (the connected route only when the prefix is on-link: A=1 L=0 gives none)
+                stack.add_address(iface, address, route=on_link)
+                return
+        if on_link:
+            routes.add(Route(prefix=network, interface=iface.name, kind="connected"))

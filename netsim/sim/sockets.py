@@ -177,6 +177,7 @@ class Socket:
         self.error_waiters: deque[simpy.Event] = deque()
         self.last_ttl: int | None = None
         self.ttl: int | None = None  # IP_TTL; None: the host's default (net.ipv4.ip_default_ttl)
+        self.hops6: int | None = None  # IPV6_UNICAST_HOPS (apart from IP_TTL, as Linux); None: the default
         self.pmtudisc = IP_PMTUDISC_WANT  # Linux's default for UDP and ICMP sockets
         self.dontfrag = False  # IPV6_DONTFRAG
 
@@ -281,9 +282,9 @@ class Socket:
         before bind, EINVAL after, as Linux)."""
         level = _socket.IPPROTO_IPV6
         if option == _socket.IPV6_UNICAST_HOPS:
-            if not (value == -1 or 1 <= int(value) <= 255):
+            if not -1 <= int(value) <= 255:  # (ipv6(7): -1 is the route's default; 0 is a hop limit)
                 self._raise("setsockopt", errno.EINVAL, level=level, option=option, value=value)
-            self.ttl = None if value == -1 else int(value)
+            self.hops6 = None if value == -1 else int(value)
         elif option == _IPV6_RECVERR:
             self.recv_errors = bool(value)
         elif option == _IPV6_DONTFRAG:
@@ -320,7 +321,8 @@ class Socket:
                 value = self._path_mtu()
             else:
                 default_hops = self.host.ip6.hop_limit if self.host.ip6 is not None else 64
-                value = {_socket.IPV6_UNICAST_HOPS: self.ttl or default_hops, _IPV6_RECVERR: int(self.recv_errors),
+                hops = default_hops if self.hops6 is None else self.hops6
+                value = {_socket.IPV6_UNICAST_HOPS: hops, _IPV6_RECVERR: int(self.recv_errors),
                          _IPV6_DONTFRAG: int(self.dontfrag), _socket.IPV6_V6ONLY: int(self.v6only)}.get(option)
         if value is None:
             self._raise("getsockopt", errno.ENOPROTOOPT, level=level, option=option)
@@ -522,11 +524,9 @@ class UDPSocket(Socket):
             self._raise(call, errno.ENETUNREACH, len=len(data))
         assert source is not None and self.local_port is not None
         datagram = UDPDatagram(src_port=self.local_port, dst_port=port, payload=bytes(data))
-        label = 0
-        if ip.version == 6 and self.host.ip6 is not None:
-            label = self.host.ip6.flow_label(source, ip, self.local_port, port, 17)  # type: ignore[arg-type]
-        code = self.host.send_ip(source, ip, 17, datagram, ttl=self.ttl, df=_df_for(self.pmtudisc),
-                                 probe=self.pmtudisc == IP_PMTUDISC_PROBE, flow_label=label)
+        code = self.host.send_ip(source, ip, 17, datagram, ttl=self.hops6 if ip.version == 6 else self.ttl,
+                                 df=_df_for(self.pmtudisc),
+                                 probe=self.pmtudisc == IP_PMTUDISC_PROBE)
         if code:
             self._raise(call, code, len=len(data))
         self._trace(call, len(data), peer=socket_name(self.host, self.family, ip, port, source))
@@ -576,7 +576,8 @@ class ICMPSocket(Socket):
             echo = ICMPv4Echo(8, self.local_port, message.sequence, message.data)
         else:
             echo = ICMPv6Echo(128, self.local_port, message.sequence, message.data)
-        code = self.host.send_ip(source, ip, 1 if self.family == 4 else 58, echo, ttl=self.ttl,
+        code = self.host.send_ip(source, ip, 1 if self.family == 4 else 58, echo,
+                                 ttl=self.ttl if self.family == 4 else self.hops6,
                                  df=_df_for(self.pmtudisc), probe=self.pmtudisc == IP_PMTUDISC_PROBE)
         if code:
             self._raise(call, code, len=len(data))

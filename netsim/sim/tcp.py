@@ -94,8 +94,6 @@ class TCPLayer:
         self.cookies = SynCookies(rng.getrandbits(128).to_bytes(16, "big"), rng.getrandbits(128).to_bytes(16, "big"))
         self.port_selector = ConnectPortSelector(rng.getrandbits(128).to_bytes(16, "big"))
         self.rng = rng
-        # (a stream of its own, so that IPv4-only runs draw exactly what they drew before)
-        self._flow_secret = host.network.stream(f"tcp/{host.name}/flowlabel").getrandbits(128).to_bytes(16, "big")
         self.connections: dict[FourTuple, TCPSocket] = {}
         self.listeners: dict[int, list[TCPSocket]] = {}
         self.ports: dict[int, list[TCPSocket]] = {}  # every socket holding a local port
@@ -115,13 +113,6 @@ class TCPLayer:
         """RFC 6528: ISN = M + F(4-tuple, secret), M a clock ticking every 64 ns (Linux's
         ``secure_tcp_seq``, which adds ``ktime >> 6``)."""
         return (self._keyed(self._isn_secret, *key) + (self.host.network.now >> 6)) & 0xFFFFFFFF
-
-    def flow_label(self, key: FourTuple) -> int:
-        """The IPv6 flow label of a connection's segments (RFC 6437): Linux's auto_flowlabels
-        take the socket's random transmit hash (``sk_txhash``), 20 bits of it, the same for every
-        segment; here a keyed hash of the 4-tuple, just as unpredictable and as constant (never
-        0, which would mean "no label")."""
-        return (self._keyed(self._flow_secret, *key) & 0xFFFFF) or 1
 
     def ts_offset(self, local: IPAddress, remote: IPAddress) -> int:
         """Linux's per-address-pair timestamp offset (``secure_tcp_ts_off``)."""
@@ -383,10 +374,13 @@ class TCPLayer:
         listener.wake_accept()
         return True
 
-    def icmp_error(self, local: IPv4Address, remote: IPv4Address, quoted_tcp: bytes, code: int,
+    def icmp_error(self, local: IPAddress, remote: IPAddress, quoted_tcp: bytes, code: int,
                    mtu: int | None) -> None:
         """An ICMP error quoting one of our segments (RFC 5927 §4.1: only if its sequence
-        number is in flight; ``mtu``: fragmentation needed, RFC 1191)."""
+        number is in flight; ``mtu``: the next-hop MTU of a "fragmentation needed" / "packet too
+        big", RFC 1191 / RFC 8201).  As Linux's tcp_v4_err/tcp_v6_err, the host's path MTU is
+        lowered only once the segment is known to be ours and in flight (a stray or spoofed
+        report changes nothing), and an IPv6 report below 1280 is ignored."""
         if len(quoted_tcp) < 8:
             return
         sport, dport = int.from_bytes(quoted_tcp[0:2], "big"), int.from_bytes(quoted_tcp[2:4], "big")
@@ -401,7 +395,13 @@ class TCPLayer:
             self.count("OutOfWindowIcmps")
             return
         if mtu is not None:
-            conn.set_pmtu(mtu, now)
+            if remote.version == 6 and mtu < 1280:
+                return
+            pmtu = self.host.pmtu
+            pmtu.update(remote, mtu, now)
+            learned = pmtu.lookup(remote, now)
+            if learned is not None:
+                conn.set_pmtu(learned, now)
         else:
             conn.icmp_error(code, now)
         sock.service()
@@ -429,7 +429,6 @@ class TCPSocket:
         self.host = host
         self.family: int = family  # 4 (AF_INET) or 6 (AF_INET6)
         self.v6only = False  # IPV6_V6ONLY; Linux's net.ipv6.bindv6only = 0
-        self.flow_label: int | None = None  # IPv6 flow label of the segments (TCPLayer.flow_label), on first send
         self.layer: TCPLayer = host.tcp
         self.env: simpy.Environment = host.network.env
         self.fd: int | None = host.fds.allocate(self) if fd else None
@@ -580,13 +579,10 @@ class TCPSocket:
         data = 0
         segments, conn.outbox = conn.outbox, []  # (conn.take_outbox())
         resync = False
-        label = self.flow_label
-        if label is None:
-            label = self.flow_label = self.layer.flow_label(self.four_tuple) if dst.version == 6 else 0  # type: ignore[arg-type]
         for seg in segments:
             if seg.payload:
                 data += 1
-            code = send_ip(src, dst, 6, seg, df=True, flow_label=label)
+            code = send_ip(src, dst, 6, seg, df=True)
             if code:
                 self.layer.count(f"output-{errno.errorcode.get(code, code)}")
                 resync |= code == errno.EMSGSIZE

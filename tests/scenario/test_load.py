@@ -244,6 +244,8 @@ def test_missing_file_and_bad_encoding(tmp_path: Path) -> None:
      "'gw' is not an IPv4 or IPv6 address"),
     ("[[apps]]\nkind = 'ping'\nnode = 'h'\ndestination = '10.0.0.1%eth0'\n", "apps[0].destination",
      "only an IPv6 address takes a zone"),
+    ("[[hosts]]\nname = 'a'\n[[hosts.routes]]\nprefix = '::/0'\nvia = 'fe80::1%eth0'\n", "hosts[0].routes[0].via",
+     "a route's address takes no zone"),
     ("[[hosts]]\nname = 'a'\n[[hosts.interfaces]]\nname = 'e0'\nipv6_advertise = true\n",
      "hosts[0].interfaces[0].ipv6_advertise", "only a router advertises itself as one"),
     ("[[routers]]\nname = 'r'\n[[routers.interfaces]]\nname = 'e0'\nipv6_autoconf = true\n",

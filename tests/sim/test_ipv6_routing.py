@@ -498,3 +498,97 @@ def test_flows_carry_one_flow_label_each_as_linux_auto_flowlabels() -> None:
     assert len(flows) == 4  # TCP each way, two UDP flows
     assert all(len(seen) == 1 and 0 not in seen for seen in flows.values())
     assert len({next(iter(seen)) for seen in flows.values()}) == 4
+
+
+# --- what a review found (each once a bug) -------------------------------------------------------
+
+
+def _inject(net: Network, host: Any, data: bytes, *, mac: bytes | None = None) -> None:
+    """Send IPv6 ``data`` out of ``host``'s eth0 to the router, once its MAC is known (or to ``mac``)."""
+
+    def go() -> Any:
+        host.ip6.send(IPv6Address("2001:db8:1::10"), IPv6Address("2001:db8:2::20"), 59, b"")  # resolve r
+        yield net.env.timeout(100_000_000)
+        target = mac if mac is not None else host.neighbors["eth0"].lookup(IPv6Address("2001:db8:1::1"), net.now).packed
+        host["eth0"].transmit(target + host["eth0"].mac.packed + b"\x86\xdd" + data)
+
+    net.process(go())
+
+
+@pytest.mark.parametrize("extension", [False, True])
+def test_no_error_about_an_icmpv6_error_even_behind_an_extension_header(extension: bool) -> None:
+    """RFC 4443 §2.4 (e.1), with the extension headers skipped as Linux's is_ineligible does."""
+    from netsim.wire.icmpv6 import ICMPv6DestUnreachable
+    from netsim.wire.ipv6 import IPv6DestinationOptions, IPv6Packet
+
+    net, a, r, _b = _routed()
+    error = ICMPv6DestUnreachable(4, original=bytes(48)).to_bytes(src=IPv6Address("2001:db8:1::10"),
+                                                                   dst=IPv6Address("2001:db8:2::20"))
+    packet = IPv6Packet(src=IPv6Address("2001:db8:1::10"), dst=IPv6Address("2001:db8:2::20"), next_header=58,
+                        payload=error, hop_limit=1, extensions=(IPv6DestinationOptions(),) if extension else ())
+    _inject(net, a, packet.to_bytes())
+    net.run("2s")
+    assert r["eth0"].counters.drops["hop-limit-exceeded"] == 1
+    assert r.icmp_limiter.limited_host == 0 and r["eth0"].counters.tx_frames <= 2  # (the NDP answer only)
+
+
+def test_no_port_unreachable_for_a_datagram_that_came_as_a_link_layer_broadcast() -> None:
+    """RFC 4443 §2.4 (e.3); Linux's icmp6_send refuses for pkt_type != PACKET_HOST."""
+    from netsim.wire.ipv6 import IPv6Packet
+    from netsim.wire.udp import UDPDatagram
+
+    net = Network(2)
+    a, b = net.add_host("a"), net.add_host("b")
+    for host, address in ((a, "2001:db8:1::10/64"), (b, "2001:db8:1::20/64")):
+        host.add_interface("eth0")
+        host.add_address("eth0", address)
+    net.connect(a["eth0"], b["eth0"])
+    src, dst = IPv6Address("2001:db8:1::10"), IPv6Address("2001:db8:1::20")
+    datagram = UDPDatagram(src_port=5000, dst_port=9, payload=b"x")
+    data = IPv6Packet(src=src, dst=dst, next_header=17, payload=datagram).to_bytes()
+    a["eth0"].transmit(b"\xff" * 6 + a["eth0"].mac.packed + b"\x86\xdd" + data)
+    net.run("1s")
+    assert b["eth0"].counters.drops["udp-no-socket"] == 1
+    assert b["eth0"].counters.tx_frames == 0  # no Destination Unreachable
+
+
+def test_a_packet_too_big_about_no_segment_of_ours_changes_no_path_mtu() -> None:
+    """Linux's tcp_v6_err checks the quoted segment is in flight before it touches the route
+    (RFC 5927 §4.1); netsim's TCP copies the host's path MTU into new connections, so a stray
+    report must not get there."""
+    from netsim.wire.icmpv6 import ICMPv6PacketTooBig
+    from netsim.wire.ipv6 import IPv6Packet
+    from netsim.wire.tcp import TCPSegment
+
+    net, a, r, _b = _routed()
+    server, client = IPv6Address("2001:db8:2::20"), IPv6Address("2001:db8:1::10")
+    quoted = IPv6Packet(src=client, dst=server, next_header=6,
+                        payload=TCPSegment(40000, 9000, seq=1, flags=0x10)).to_bytes()
+    r.ip6.send(IPv6Address("2001:db8:1::1"), client, 58, ICMPv6PacketTooBig(1300, quoted))
+    net.run("1s")
+    assert a.pmtu.entry(server, net.now) is None
+
+
+def test_icmpv6_messages_carry_flow_labels_but_neighbour_discovery_none() -> None:
+    """Linux labels what icmp6_send and ping send (auto_flowlabels); ndisc_send_skb labels nothing."""
+    net, a, _r, _b = _routed()
+    seen: dict[int, set[int]] = {}
+    original = a.ip6.input
+
+    def spy(iface: Any, data: bytes) -> None:
+        if data[14 + 6] == 58:
+            seen.setdefault(data[54], set()).add(int.from_bytes(data[15:18], "big") & 0xFFFFF)
+        original(iface, data)
+
+    a.ip6.input = spy
+
+    def run() -> Any:
+        sock = a.socket("udp6")
+        yield sock.sendto(b"x", ("2001:db8:2::20", 9))  # a closed port: Destination Unreachable
+        yield net.env.timeout(100_000_000)
+        yield from ping(a, "2001:db8:2::20", count=1)
+
+    net.process(run())
+    net.run("3s")
+    assert 0 not in seen[1] and 0 not in seen[129]  # the error and the echo reply
+    assert seen[136] == {0}  # the router's Neighbor Advertisement

@@ -150,3 +150,124 @@ def test_tshark_reads_router_solicitations_and_advertisements(tmp_path: Path) ->
                          "icmpv6.type == 133 || icmpv6.type == 134")
     assert ["133", "255", "", ""] in rows
     assert ["134", "255", "2001:db8:1::", "1800"] in rows
+
+
+# --- what a review found (each once a bug) -------------------------------------------------------
+
+
+def _host_and_advertiser() -> tuple[Network, Any, Any]:
+    net = Network(11)
+    a, r = net.add_host("a"), net.add_host("r")
+    a.add_interface("eth0")
+    r.add_interface("eth0")
+    r.add_address("eth0", "2001:db8:1::1/64")
+    net.connect(a["eth0"], r["eth0"], delay="1ms")
+    a.autoconfigure("eth0")
+    return net, a, r
+
+
+def _send_ra(net: Network, r: Any, options: tuple[Any, ...], **fields: Any) -> None:
+    from netsim.sim.ipv6 import ETHERTYPE_IPV6, multicast_mac
+    from netsim.wire.ipv6 import IPv6Packet
+
+    group = IPv6Address("ff02::1")
+    message = ICMPv6RouterAdvertisement(options=options, **fields)
+    data = IPv6Packet(src=link_local_for(r["eth0"].mac), dst=group, next_header=58, payload=message,
+                      hop_limit=255).to_bytes()
+
+    def go() -> Any:
+        yield net.env.timeout(10)
+        r["eth0"].transmit(multicast_mac(group) + r["eth0"].mac.packed + ETHERTYPE_IPV6 + data)
+
+    net.process(go())
+
+
+@pytest.mark.parametrize(("prefix", "length", "valid"), [
+    ("2001:db8:5::", 200, 2592000),  # a prefix length over 128 (the codec keeps it): once a crash
+    ("ff05::", 64, 2592000),  # multicast
+    ("::1", 128, 2592000),  # loopback
+    ("2001:db8:5::", 64, 0),  # valid lifetime 0 (RFC 4861 §6.3.4: no route, no address)
+])
+def test_prefixes_an_advertisement_must_not_install(prefix: str, length: int, valid: int) -> None:
+    from netsim.wire.ndp import NDPPrefixInformation
+
+    net, a, r = _host_and_advertiser()
+    option = NDPPrefixInformation(prefix=IPv6Address(prefix), prefix_length=length, valid_lifetime=valid,
+                                  preferred_lifetime=min(valid, 604800))
+    _send_ra(net, r, (option,))
+    net.run("1s")
+    assert [str(x.prefix) for x in a.routes.routes() if x.prefix.version == 6] == ["::/0", "fe80::/64"]
+    assert len(a.ip6.local) == 1 and a["eth0"].counters.drops["ra-prefix-ignored"] == 1
+
+
+def test_an_autonomous_prefix_that_is_not_on_link_gives_an_address_but_no_route() -> None:
+    from netsim.wire.ndp import NDPPrefixInformation
+
+    net, a, r = _host_and_advertiser()
+    _send_ra(net, r, (NDPPrefixInformation(prefix=IPv6Address("2001:db8:5::"), prefix_length=64, on_link=False),))
+    net.run("1s")
+    address = IPv6Address(b"\x20\x01\x0d\xb8\x00\x05\x00\x00" + link_local_for(a["eth0"].mac).packed[8:])
+    assert address in a.ip6.local
+    assert a.routes.lookup(IPv6Address("2001:db8:5::77")).prefix == IPv6Network("::/0")  # via the router
+
+
+def test_datagrams_waiting_for_the_router_s_mac_leave_when_its_advertisement_gives_it() -> None:
+    """Linux's ndisc_router_discovery -> ndisc_update sends what the neighbour entry queued."""
+    from netsim.wire.ndp import NDPSourceLinkLayerAddress
+
+    net = Network(11)
+    a, r = net.add_host("a"), net.add_host("r")
+    a.add_interface("eth0")
+    r.add_interface("eth0")
+    net.connect(a["eth0"], r["eth0"], delay="1ms")
+    a.ipv6().enable(a["eth0"])
+    r.ipv6().enable(r["eth0"])
+    router = link_local_for(r["eth0"].mac)
+    sent = []
+    received: list[bytes] = []
+
+    def run() -> Any:
+        sock = a.socket("udp6")
+        sent.append((yield sock.sendto(b"queued", (f"{router}%eth0", 9))))
+        listener = r.socket("udp6")
+        listener.bind(("::", 9))
+        r["eth0"].set_up(False)  # the solicitation goes unanswered for now
+        yield net.env.timeout(500 * MS)
+        r["eth0"].set_up(True)
+        _send_ra(net, r, (NDPSourceLinkLayerAddress(r["eth0"].mac),))
+        data, _ = yield listener.recvfrom(100)
+        received.append(data)
+
+    net.process(run())
+    net.run("2s")
+    assert received == [b"queued"]
+
+
+def test_with_two_routers_the_default_route_stays_with_the_first() -> None:
+    """An advertisement refreshes a default router in place (Linux's rt6_add_dflt_router is not
+    called again): the other router's periodic advertisements do not move the choice."""
+    net = Network(3)
+    a, r1, r2 = net.add_host("a"), net.add_router("r1"), net.add_router("r2")
+    switch = net.add_switch("s", ports=3)
+    for node, address in ((r1, "2001:db8:1::1/64"), (r2, "2001:db8:1::2/64")):
+        node.add_interface("eth0")
+        node.add_address("eth0", address)
+    a.add_interface("eth0")
+    for index, node in enumerate((a, r1, r2), start=1):
+        net.connect(node["eth0"], switch[f"p{index}"])
+    r1.advertise("eth0")
+    a.autoconfigure("eth0")
+
+    def later() -> Any:
+        yield net.env.timeout(5 * S)
+        r2.advertise("eth0")
+        r2.advertise("eth0")  # twice: still one advertiser
+
+    net.process(later())
+    chosen = []
+    for until in ("10s", "300s", "700s", "1500s"):
+        net.run(until)
+        chosen.append(a.routes.lookup(IPv6Address("2001:db8:99::1")).gateway)
+    assert set(chosen) == {link_local_for(r1["eth0"].mac)}
+    defaults = [x for x in a.routes.routes() if x.prefix == IPv6Network("::/0")]
+    assert len(defaults) == 2

@@ -83,3 +83,27 @@ def test_any_ipv6_packet_into_a_host_or_a_router_never_raises(packets: list, add
     net.run(until="5s")
     total = sum(sum(p.counters.drops.values()) + p.counters.rx_frames for p in ports)
     assert total >= sent
+
+
+@settings(max_examples=200)
+@given(messages=st.lists(S6.icmpv6_messages, min_size=1, max_size=4))
+def test_any_icmpv6_message_from_a_neighbour_never_raises(messages: list) -> None:  # type: ignore[type-arg]
+    """Router advertisements and solicitations, neighbour discovery and errors of every shape
+    (any option, prefix length, lifetime), sent as a neighbour would — link-local source, hop
+    limit 255, to all nodes — into a host that autoconfigures and a router that advertises."""
+    from ipaddress import IPv6Address
+
+    from netsim.sim.ipv6 import link_local_for, multicast_mac
+    from netsim.wire.ipv6 import IPv6Packet
+
+    net, ports = _ipv6_devices()
+    host, router = ports[0].node, ports[1].node
+    host.autoconfigure("eth0")
+    router.advertise("eth0")
+    group = IPv6Address("ff02::1")
+    for message in messages:
+        for port, peer in ((ports[0], ports[1]), (ports[1], ports[0])):
+            data = IPv6Packet(src=link_local_for(peer.mac), dst=group, next_header=58, payload=message,
+                              hop_limit=255).to_bytes()
+            port.receive(multicast_mac(group) + peer.mac.packed + b"\x86\xdd" + data)
+    net.run(until="30s")

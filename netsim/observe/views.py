@@ -14,13 +14,12 @@ exist — they outlive the connection by the conntrack timeouts (TIME_WAIT: 120 
 
 from __future__ import annotations
 
-from ipaddress import IPv4Address, IPv6Address, IPv6Network
+from ipaddress import IPv4Address, IPv6Address
 from typing import Any
 
 import attrs
 
 from netsim.proto.nat.flow import ICMP, PROTOCOL_NAMES, TCP, UDP, FlowTuple
-from netsim.proto.routing import Route
 
 
 @attrs.frozen
@@ -101,15 +100,6 @@ class ConnectionView:
         return "\n".join(lines)
 
 
-def _route(node: Any, dst: Any) -> Any:
-    """The route ``node`` takes towards ``dst``: a "local" one for its own address (IPv4 or IPv6)."""
-    if dst.version == 6:
-        if node.ip6 is not None and dst in node.ip6.local:
-            return Route(prefix=IPv6Network(f"{dst}/128"), interface="lo", source=dst, kind="local")
-        return node.routes.lookup(dst)
-    return node.route_to(dst)
-
-
 def _neighbour(out: Any, address: IPv4Address | IPv6Address) -> tuple[Any, Any] | None:
     """The node and interface that have ``address`` on ``out``'s link, looking through switches
     (a broadcast domain), as ARP (or NDP) would find it.  Searching the whole network instead would pick
@@ -163,7 +153,7 @@ def flow_view(network: Any, start: Any, flow: FlowTuple, *, first: str | None = 
     node = start
     current = flow
     for _hop in range(64):
-        route = _route(node, current.dst)
+        route = node.route_to(current.dst)
         if route is None:
             return ConnectionView(tuple(observations), tuple(links), False,
                                   f"{node.name} has no route to {current.dst}")

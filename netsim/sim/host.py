@@ -15,7 +15,6 @@ from functools import partial
 from ipaddress import (
     IPv4Address,
     IPv4Interface,
-    IPv4Network,
     IPv6Address,
     IPv6Interface,
     ip_address,
@@ -345,10 +344,11 @@ class Host(Node):
         """The limited broadcast or a directed broadcast of one of our subnets."""
         return address == BROADCAST or any(address in iface.broadcasts for iface in self.interfaces.values())
 
-    def route_to(self, dst: IPv4Address) -> Route | None:
-        """Linux's local table first (our own addresses go via ``lo``), then the main table."""
-        if dst in self.local:
-            return Route(prefix=IPv4Network(f"{dst}/32"), interface="lo", source=dst, kind="local")
+    def route_to(self, dst: IPv4Address | IPv6Address) -> Route | None:
+        """Linux's local table first (our own addresses, IPv4 or IPv6, go via ``lo``), then the
+        main table."""
+        if dst in self.local or (self.ip6 is not None and dst in self.ip6.local):
+            return Route(prefix=ip_network((dst, dst.max_prefixlen)), interface="lo", source=dst, kind="local")
         return self.routes.lookup(dst)
 
     def source_address_for(self, dst: IPv4Address) -> IPv4Address | None:
@@ -669,13 +669,7 @@ class Host(Node):
         if route.kind == "blackhole":
             return errno.EINVAL  # what Linux's sendmsg says for a blackhole route
         out = self.interfaces[route.interface]
-        tcp_options = None
-        if type(payload) is TCPSegment and protocol == 6 and payload.checksum is None:
-            # the common case, encoded below in one pass (the options once, not twice)
-            tcp_options = options_to_bytes(payload.options) if payload.options else b""
-            size = 40 + len(tcp_options) + len(payload.payload)
-        else:
-            size = 20 + _encoded_length(payload)
+        size = 20 + _encoded_length(payload)
         mtu = out.mtu if probe else self.path_mtu(dst, out)
         if df is None:
             entry = None if probe else self.pmtu.entry(dst, self.network.now)
@@ -685,14 +679,7 @@ class Host(Node):
             return errno.EMSGSIZE
         if ttl is not None and not 1 <= ttl <= 255:
             raise ValueError(f"ttl must be 1..255, got {ttl}")
-        if tcp_options is not None and size <= 0xFFFF:
-            ttl = self.ttl if ttl is None else ttl
-            ident = self._next_id()
-            data = encode_tcp_datagram(src._ip, dst._ip, ttl, ident, 2 if df else 0, payload, tcp_options)
-            # what decoding ``data`` gives, for the receiving host (decode_ipv4_tcp_packet's value)
-            decoded = _make_packet(src, dst, 6, payload, ttl, ident, 2 if df else 0, 0, 0, 0, b"", None)
-            self._output_datagram(data, bool(df), dst, route, out, mtu, decoded)
-            return 0
+        # (TCP's own segments go the way of _send_tcp, encoded in one pass; this is everything else)
         # the trusted constructor: addresses are ours or parsed, the rest in range by construction
         packet = _make_packet(src, dst, protocol, payload, self.ttl if ttl is None else ttl, self._next_id(),
                               2 if df else 0, 0, 0, 0, b"", None)

@@ -206,10 +206,8 @@ class IPv6Stack:
 
         if value.ip in self.local:
             raise TopologyError(f"{self.host.name} already has the address {value.ip}")
-        if not any(isinstance(a, IPv6Interface) for a in iface.addresses):
-            link_local = IPv6Interface(f"{link_local_for(iface.mac)}/64")
-            if value.ip not in LINK_LOCAL:
-                self._configure(iface, link_local)
+        if value.ip not in LINK_LOCAL:
+            self.enable(iface)
         self._configure(iface, value, route=route)
         return value
 
@@ -359,28 +357,21 @@ class IPv6Stack:
 
     def _icmp_input(self, packet: IPv6Packet, message: ICMPv6Message, iface: Interface) -> None:
         host = self.host
-        now = host.network.now
-        cache = host.neighbors[iface.name]
         if isinstance(message, ICMPv6NeighborSolicitation):
             if self.local.get(message.target) is not iface:
                 iface.drop("ndp-not-our-target", 0)
                 return
-            for option in message.options:
-                if isinstance(option, NDPSourceLinkLayerAddress) and not packet.src.is_unspecified:
-                    for queued in cache.fill(packet.src, option.mac, now, create=True, confirmed=False,
-                                             override=False):
-                        iface.transmit(option.mac.packed + iface.mac.packed + ETHERTYPE_IPV6 + queued)
+            if not packet.src.is_unspecified:
+                self.learn_from(message.options, packet.src, iface, override=False)
             answer = ICMPv6NeighborAdvertisement(target=message.target, solicited=not packet.src.is_unspecified,
                                                  override=True, options=(NDPTargetLinkLayerAddress(iface.mac),))
             reply_to = ALL_NODES if packet.src.is_unspecified else packet.src
             self.send(message.target, reply_to, _ICMPV6, answer)
         elif isinstance(message, ICMPv6NeighborAdvertisement):
             mac = next((o.mac for o in message.options if isinstance(o, NDPTargetLinkLayerAddress)), None)
-            if mac is None:
-                return
-            for queued in cache.fill(message.target, mac, now, create=False, confirmed=message.solicited,
-                                     override=message.override):
-                iface.transmit(mac.packed + iface.mac.packed + ETHERTYPE_IPV6 + queued)
+            if mac is not None:
+                self.learn(iface, message.target, mac, create=False, confirmed=message.solicited,
+                           override=message.override)
         elif isinstance(message, ICMPv6Echo) and message.type == 128:
             if packet.dst.is_multicast:
                 source = self.scope_address(iface) if packet.src in LINK_LOCAL else self.source_for(packet.src)
@@ -409,6 +400,21 @@ class IPv6Stack:
                 iface.drop("rs-ignored", 0)
         else:
             self.counters["icmpv6-ignored"] = self.counters.get("icmpv6-ignored", 0) + 1
+
+    def learn(self, iface: Interface, ip: IPv6Address, mac: MACAddress, *, create: bool, confirmed: bool,
+              override: bool) -> None:
+        """Put what a neighbour discovery message said about ``ip`` in ``iface``'s neighbour cache
+        (RFC 4861 §7.2.5, §7.3.3), and send what was waiting for its MAC."""
+        for queued in self.host.neighbors[iface.name].fill(ip, mac, self.host.network.now, create=create,
+                                                           confirmed=confirmed, override=override):
+            iface.transmit(mac.packed + iface.mac.packed + ETHERTYPE_IPV6 + queued)
+
+    def learn_from(self, options: tuple[Any, ...], source: IPv6Address, iface: Interface, *, override: bool) -> None:
+        """The Source Link-Layer Address option of a solicitation or advertisement from ``source``:
+        a STALE entry, created if need be (RFC 4861 §6.2.6, §6.3.4, §7.2.3)."""
+        for option in options:
+            if isinstance(option, NDPSourceLinkLayerAddress):
+                self.learn(iface, source, option.mac, create=True, confirmed=False, override=override)
 
     def _error_input(self, packet: IPv6Packet, message: ICMPv6Error, iface: Interface) -> None:
         """An ICMPv6 error about a datagram we sent (RFC 4443 §2.4(e) and §3): Packet Too Big

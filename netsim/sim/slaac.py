@@ -32,7 +32,7 @@ from typing import TYPE_CHECKING, Any
 import attrs
 
 from netsim.proto.routing import Route
-from netsim.sim.ipv6 import ALL_NODES, ETHERTYPE_IPV6, link_local_for
+from netsim.sim.ipv6 import ALL_NODES, link_local_for
 from netsim.units import MS, S
 from netsim.wire.icmpv6 import ICMPv6RouterAdvertisement, ICMPv6RouterSolicitation
 from netsim.wire.ipv6 import IPv6Packet
@@ -126,12 +126,7 @@ class RouterDiscovery:
             iface.drop("rs-ignored", 0)
             return
         if not packet.src.is_unspecified:
-            for option in message.options:
-                if isinstance(option, NDPSourceLinkLayerAddress):
-                    now = self.host.network.now
-                    for queued in self.host.neighbors[iface.name].fill(packet.src, option.mac, now, create=True,
-                                                                       confirmed=False, override=True):
-                        iface.transmit(option.mac.packed + iface.mac.packed + ETHERTYPE_IPV6 + queued)
+            self.stack.learn_from(message.options, packet.src, iface, override=True)
         self.solicited(iface)
 
     def solicited(self, iface: Interface) -> None:
@@ -170,9 +165,7 @@ class RouterDiscovery:
             source = self.stack.scope_address(iface)
             if source is not None and iface.up:
                 message = ICMPv6RouterSolicitation(options=(NDPSourceLinkLayerAddress(iface.mac),))
-                data = IPv6Packet(src=source, dst=ALL_ROUTERS, next_header=58, payload=message,
-                                  hop_limit=255).to_bytes()
-                self.stack._to_neighbor(iface, ALL_ROUTERS, data)
+                self.stack.send(source, ALL_ROUTERS, 58, message, hop_limit=255)
             yield env.timeout(RTR_SOLICITATION_INTERVAL)
 
     def advertisement(self, packet: IPv6Packet, message: ICMPv6RouterAdvertisement, iface: Interface) -> None:
@@ -182,13 +175,8 @@ class RouterDiscovery:
             iface.drop("ra-ignored", 0)
             return
         self.soliciting.pop(iface.name, None)
-        now = host.network.now
-        for option in message.options:
-            if isinstance(option, NDPSourceLinkLayerAddress):
-                # as Linux's ndisc_router_discovery -> ndisc_update: what waited for it goes now
-                for queued in host.neighbors[iface.name].fill(packet.src, option.mac, now, create=True,
-                                                              confirmed=False, override=True):
-                    iface.transmit(option.mac.packed + iface.mac.packed + ETHERTYPE_IPV6 + queued)
+        # as Linux's ndisc_router_discovery -> ndisc_update: what waited for the MAC goes now
+        stack.learn_from(message.options, packet.src, iface, override=True)
         if message.cur_hop_limit:
             stack.hop_limit = message.cur_hop_limit
         routes = host.routes

@@ -43,7 +43,7 @@ import sys
 import time
 from typing import Any
 
-from tests.oracles.linux_netns import namespaces_unavailable
+from tests.oracles.linux_netns import add_namespaces, in_namespace, namespaces_unavailable
 
 SINK = r'''
 import socket
@@ -171,14 +171,13 @@ def run() -> dict[str, Any]:
     ns = {name: f"nsv6-{name}{tag}" for name in ("cli", "r1", "srv")}
 
     def ex(name: str, *command: str) -> list[str]:
-        return ["ip", "netns", "exec", ns[name], *command]
+        return in_namespace(ns[name], *command)
 
     try:
-        for name in ns.values():
-            _run("ip", "netns", "add", name)
-            _run("ip", "-n", name, "link", "set", "lo", "up")
+        add_namespaces(ns.values())
+        for name in ns:
             for scope in ("all", "default"):  # no duplicate address detection: addresses usable at once
-                _run("ip", "netns", "exec", name, "sysctl", "-q", "-w", f"net.ipv6.conf.{scope}.accept_dad=0")
+                _run(*ex(name, "sysctl", "-q", "-w", f"net.ipv6.conf.{scope}.accept_dad=0"))
         _run(*ex("r1", "sysctl", "-q", "-w", "net.ipv6.conf.all.forwarding=1"))
         _run("ip", "link", "add", "v", "netns", ns["cli"], "type", "veth", "peer", "name", "ra", "netns", ns["r1"])
         _run("ip", "link", "add", "rb", "netns", ns["r1"], "type", "veth", "peer", "name", "w", "netns", ns["srv"])

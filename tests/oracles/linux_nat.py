@@ -41,7 +41,7 @@ import sys
 import time
 from typing import Any
 
-from tests.oracles.linux_netns import namespaces_unavailable
+from tests.oracles.linux_netns import add_namespaces, in_namespace, namespaces_unavailable
 
 SERVER = r'''
 import json, selectors, socket, sys, time
@@ -218,12 +218,10 @@ def run() -> dict[str, Any]:
     ns = {name: f"nsn-{name}{tag}" for name in ("c1", "c2", "nat", "srv")}
 
     def ex(name: str, *command: str) -> list[str]:
-        return ["ip", "netns", "exec", ns[name], *command]
+        return in_namespace(ns[name], *command)
 
     try:
-        for name in ns.values():
-            _run("ip", "netns", "add", name)
-            _run("ip", "-n", name, "link", "set", "lo", "up")
+        add_namespaces(ns.values())
         _run("ip", "-n", ns["nat"], "link", "add", "br0", "type", "bridge")
         _run("ip", "-n", ns["nat"], "addr", "add", "192.168.1.1/24", "dev", "br0")
         _run("ip", "-n", ns["nat"], "link", "set", "br0", "up")

@@ -14,6 +14,7 @@ import shutil
 import subprocess
 import sys
 import time
+from collections.abc import Iterable
 from pathlib import Path
 
 import pytest
@@ -74,6 +75,18 @@ def namespaces_unavailable(probe: str) -> str | None:
         return f"cannot create network namespaces: {made.stderr.strip()}"
     subprocess.run(["ip", "netns", "del", probe], check=False, capture_output=True)
     return None
+
+
+def add_namespaces(names: Iterable[str]) -> None:
+    """Make each namespace, its loopback up (the oracles' common first step)."""
+    for name in names:
+        subprocess.run(["ip", "netns", "add", name], check=True, capture_output=True, text=True)
+        subprocess.run(["ip", "-n", name, "link", "set", "lo", "up"], check=True, capture_output=True, text=True)
+
+
+def in_namespace(name: str, *command: str) -> list[str]:
+    """``command`` run inside namespace ``name``."""
+    return ["ip", "netns", "exec", name, *command]
 
 
 def require(why: str | None, oracle: str) -> None:

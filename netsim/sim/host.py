@@ -175,6 +175,8 @@ class Host(Node):
         self.local[fast_ipv4(value.ip)] = interface
         self.local_packed = self.local_packed | {value.ip.packed}
         self.routes.add(Route(prefix=value.network, interface=iface, source=value.ip, kind="connected"))
+        # every IPv4 interface belongs to the all-hosts group (RFC 1112 §4; Linux's ip_mc_up)
+        self.join_multicast(iface, "224.0.0.1")
         return value
 
     def add_route(self, prefix: str, *, via: str | None = None, dev: str | None = None, metric: int = 0,
@@ -380,7 +382,8 @@ class Host(Node):
             return
         ethertype = data[12:14]
         if ethertype == _ETHERTYPE_IPV4:
-            if not self.forwarding and len(data) > 54 and data[23] == 6 and data[30:34] in self.local_packed:
+            if (not self.forwarding and len(data) > 54 and data[23] == 6 and data[30:34] in self.local_packed
+                    and (dst == iface.mac.packed or iface.name == "lo")):
                 # a TCP segment for us: Ethernet, IPv4 and TCP decoded and verified in one pass, or
                 # decoded already by the host that sent these very bytes
                 fast = decoded if decoded is not None else decode_ipv4_tcp_packet(data)
@@ -398,7 +401,9 @@ class Host(Node):
             except WireError as exc:
                 iface.drop(f"{exc.layer}-{exc.reason}", len(data))
                 return
-            self.ip_input(packet, iface, dst == _BROADCAST_MAC)
+            # Linux's pkt_type: a frame not sent to our own MAC (link-layer broadcast or
+            # multicast) is never forwarded, never reaches TCP and never draws an ICMP error
+            self.ip_input(packet, iface, dst != iface.mac.packed and iface.name != "lo")
         elif ethertype == _ETHERTYPE_ARP:
             try:
                 arp = ARPPacket.parse(data[14:42])
@@ -437,11 +442,13 @@ class Host(Node):
             iface.drop("arp-not-for-us", 28)
 
     def ip_input(self, packet: IPv4Packet, iface: Interface, link_broadcast: bool = False) -> None:
+        """``link_broadcast``: the frame came to a link-layer broadcast or multicast address
+        (Linux's pkt_type other than PACKET_HOST)."""
         dst = packet.dst
         if dst in self.local or dst == BROADCAST or dst in iface.broadcasts:
-            self.local_deliver(packet, iface, broadcast=dst not in self.local)
+            self.local_deliver(packet, iface, broadcast=dst not in self.local, link_broadcast=link_broadcast)
         elif dst.is_multicast and dst in self.groups.get(iface.name, ()):
-            self.local_deliver(packet, iface, broadcast=True)
+            self.local_deliver(packet, iface, broadcast=True, link_broadcast=link_broadcast)
         elif link_broadcast or dst.is_multicast:
             iface.drop("not-for-host", len(packet.payload_bytes()) + packet.header_len)
         elif self.forwarding:
@@ -449,7 +456,12 @@ class Host(Node):
         else:
             iface.drop("not-for-host", packet.header_len + len(packet.payload_bytes()))
 
-    def local_deliver(self, packet: IPv4Packet, iface: Interface, *, broadcast: bool = False) -> None:
+    def local_deliver(self, packet: IPv4Packet, iface: Interface, *, broadcast: bool = False,
+                      link_broadcast: bool = False) -> None:
+        """Deliver a datagram for us.  ``broadcast``: its IP destination is a broadcast or
+        multicast address; ``link_broadcast``: its frame's MAC destination was.  Either way TCP
+        never sees it (RFC 1122 §4.2.3.10; Linux's tcp_v4_rcv wants PACKET_HOST) and no ICMP
+        error answers it (RFC 1122 §3.2.2; Linux's __icmp_send)."""
         if packet.is_fragment:
             whole = self.reassembler.on_fragment(packet, self.network.now)
             self._arm(self.reassembler.next_deadline())
@@ -459,7 +471,7 @@ class Host(Node):
         protocol = packet.protocol
         segment = packet.payload
         if type(segment) is TCPSegment:  # decoded and verified by the fast path
-            if broadcast:
+            if broadcast or link_broadcast:
                 iface.drop("tcp-broadcast", segment.seg_len)
             else:
                 self.tcp.input(packet, segment, iface)
@@ -468,18 +480,18 @@ class Host(Node):
         try:
             if protocol == 17:
                 datagram = UDPDatagram.parse(payload, src=packet.src, dst=packet.dst, verify=True)
-                self.udp_input(packet, datagram, iface, broadcast)
+                self.udp_input(packet, datagram, iface, broadcast or link_broadcast)
             elif protocol == 1:
                 self.icmp_input(packet, ICMPv4Message.parse(payload, verify=True), iface, broadcast)
             elif protocol == 6:
-                if broadcast:
+                if broadcast or link_broadcast:
                     iface.drop("tcp-broadcast", len(payload))  # RFC 1122 §4.2.3.10
                 else:
                     segment = TCPSegment.parse(payload, src=packet.src, dst=packet.dst, verify=True)
                     self.tcp.input(packet, segment, iface)
             else:
                 iface.drop("unknown-protocol", len(payload))
-                if not broadcast:
+                if not (broadcast or link_broadcast):
                     self.icmp_error(packet, ICMPv4DestUnreachable(2))  # protocol unreachable
         except WireError as exc:
             iface.drop(f"{exc.layer}-{exc.reason}", len(payload))

@@ -340,7 +340,11 @@ class IPv6Stack:
         try:
             if packet.next_header == _ICMPV6:
                 self._icmp_input(packet, ICMPv6Message.parse(payload, src=packet.src, dst=dst, verify=True), iface)
-            elif packet.next_header == _TCP and not dst.is_multicast:
+            elif packet.next_header == _TCP:
+                if dst.is_multicast or (data[:6] != iface.mac.packed and iface.name != "lo"):
+                    # Linux's tcp_v6_rcv: only what came to our own MAC (pkt_type PACKET_HOST)
+                    iface.drop("tcp-broadcast", len(payload))
+                    return
                 segment = TCPSegment.parse(payload, src=packet.src, dst=dst, verify=True)
                 self.host.tcp.input(packet, segment, iface)  # type: ignore[arg-type]
             elif packet.next_header == _UDP:
@@ -348,7 +352,7 @@ class IPv6Stack:
                 datagram = UDPDatagram.parse(payload, src=packet.src, dst=dst, verify=True)
                 # RFC 4443 §2.4 (e.3): no error about a packet that came as a link-layer multicast
                 # or broadcast (Linux: pkt_type != PACKET_HOST)
-                link_other = data[:6] != iface.mac.packed
+                link_other = data[:6] != iface.mac.packed and iface.name != "lo"
                 self.host.udp_input(packet, datagram, iface, dst.is_multicast or link_other)  # type: ignore[arg-type]
             else:
                 iface.drop("ipv6-protocol-not-served", len(payload))

@@ -1055,6 +1055,6 @@ class TCPSocket:
             "state": conn.state.value, "snd_una": conn.snd_una, "snd_nxt": conn.snd_nxt, "rcv_nxt": conn.rcv_nxt,
             "snd_wnd": conn.snd_wnd, "rcv_wnd": conn.rcv_wnd, "cwnd": conn.cwnd, "ssthresh": conn.ssthresh,
             "srtt": conn.rtt.srtt, "rttvar": conn.rtt.rttvar, "rto": conn.rtt.rto, "mss": conn.mss,
-            "retransmits": conn.total_retransmits, "congestion": conn.cc.name,
+            "retransmits": conn.total_retransmits, "dsack_dups": conn.dsacks_received, "congestion": conn.cc.name,
         }
 

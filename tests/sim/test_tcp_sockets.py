@@ -539,3 +539,33 @@ def test_tshark_sees_in_a_lossy_transfer_only_what_the_losses_explain(tmp_path: 
     holes = tshark_fields(pcap_receiver, ["tcp.seq"], "tcp.analysis.lost_segment")
     assert len(holes) <= lost
     assert defects(pcap_sender) == [] and defects(pcap_receiver) == []
+
+
+@pytest.mark.tshark
+def test_tshark_reads_the_d_sacks_of_a_duplicating_link(tmp_path: Path) -> None:
+    """RFC 2883 over a link that duplicates frames: tshark finds a D-SACK in exactly the ACKs
+    whose first SACK block lies below their ACK number, and its edges are the duplicate's."""
+    from netsim.sim.link import Impairments
+    from netsim.wire.ethernet import EthernetFrame
+    from netsim.wire.tcp import TCPSegment
+    from netsim.wire.tcp_options import TCPOptionSACK
+
+    net, h1, h2 = two_hosts(rate="100Mbps", delay="2ms", impairments=Impairments(duplicate=0.02))
+    pcap = tmp_path / "receiver.pcap"
+    at_receiver = Capture([h2["eth0"]], path=str(pcap))
+    stats = ServerStats()
+    _sink, sent = _run(net, bulk_sink(h2, 5001, stats=stats), bulk_send(h1, ("10.0.0.2", 5001), 2_000_000))
+    at_receiver.close()
+    assert sent.error is None and stats.bytes_received == 2_000_000
+    ours = []
+    for record in net.trace.select("tx", "h2:eth0"):
+        segment = getattr(EthernetFrame.parse(record.fields["data"]).payload, "payload", None)
+        if not isinstance(segment, TCPSegment):
+            continue  # (ARP)
+        blocks = [o.blocks for o in segment.options if isinstance(o, TCPOptionSACK)]
+        if blocks and 0 < ((segment.ack - blocks[0][0][0]) & 0xFFFFFFFF) < 1 << 31:
+            ours.append([str(blocks[0][0][0]), str(blocks[0][0][1])])
+    seen = tshark_fields(pcap, ["tcp.options.sack.dsack_le", "tcp.options.sack.dsack_re"],
+                         "tcp.options.sack.dsack && ip.src == 10.0.0.2", "-o", "tcp.relative_sequence_numbers:FALSE")
+    assert ours and seen == ours, (len(ours), len(seen))
+    assert h1.tcp.counters.get("data-segments-sent", 0) > 1000

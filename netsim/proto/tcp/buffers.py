@@ -112,6 +112,16 @@ class ReceiveBuffer:
             return
         self._ooo[seq] = data
 
+    def held(self, seq: int, size: int) -> tuple[int, int] | None:
+        """The first range of ``size`` bytes at ``seq`` that waits out of order already (what a
+        D-SACK reports of a duplicate, RFC 2883 §4), or None."""
+        end = seq_add(seq, size)
+        for start, chunk in sorted(self._ooo.items(), key=lambda item: seq_sub(item[0], self.rcv_nxt)):
+            chunk_end = seq_add(start, len(chunk))
+            if seq_lt(start, end) and seq_lt(seq, chunk_end):
+                return (seq if seq_lt(start, seq) else start, end if seq_lt(end, chunk_end) else chunk_end)
+        return None
+
     def _drain_out_of_order(self) -> None:
         while True:
             for start, chunk in list(self._ooo.items()):

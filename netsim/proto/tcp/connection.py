@@ -13,7 +13,8 @@ What it does, and where from:
   never compares modulo 2**32), and shown as 32-bit SND.UNA / SND.NXT / RCV.NXT;
 - MSS option (RFC 9293 §3.7.1; 536 when absent), PMTUD (RFC 1191: a smaller MTU re-cuts the
   queue and resends what no longer fits, as Linux's ``tcp_simple_retransmit``), window scaling
-  and timestamps (RFC 7323) with PAWS, SACK (RFC 2018) and RFC 6675-style loss marking;
+  and timestamps (RFC 7323) with PAWS, SACK (RFC 2018) and RFC 6675-style loss marking,
+  D-SACK (RFC 2883) where Linux reports one;
 - Linux's segment size with timestamps: MSS minus the 12-byte option (1448 on Ethernet);
 - Nagle's algorithm in Linux's Minshall form (RFC 896; one small segment in flight),
   TCP_NODELAY; delayed ACKs (RFC 1122 §4.2.3.2, RFC 9293 §3.8.6.3) as Linux: quick ACKs at the
@@ -115,10 +116,10 @@ class TCPConnection:
         "snd_wl1", "snd_wl2", "snd_wscale", "peer_mss", "mss", "local_mss", "mss_overhead", "_pmtu",
         "rtx", "rtt", "cc", "ca_state", "dupacks", "recover", "_sacked_bytes", "_lost_bytes",
         "_retrans_bytes", "_reno_sacked", "_snd_sml", "retrans_stamp", "total_retransmits",
-        "rto_expiries",
+        "rto_expiries", "dsacks_received",
         # receive side
         "rcvbuf", "rcv_wscale", "_rcv_edge", "rcv_ssthresh", "_rcv_mss", "_rcv_unacked", "_quick", "_fin_seq",
-        "eof", "_last_ooo", "_ack_pushed",
+        "eof", "_last_ooo", "_ack_pushed", "_dsack",
         # options
         "ts_ok", "ts_recent", "ts_offset", "sack_ok", "ws_ok",
         # timers (absolute ns, or None)
@@ -175,6 +176,7 @@ class TCPConnection:
         self.retrans_stamp: int | None = None
         self.total_retransmits = 0
         self.rto_expiries: list[int] = []
+        self.dsacks_received = 0  # Linux's tcpi_dsack_dups
         self.rcvbuf = ReceiveBuffer(rcvbuf or settings.rmem_default, 0)
         self.rcv_wscale = 0
         self._rcv_edge = 0
@@ -186,6 +188,7 @@ class TCPConnection:
         self.eof = False
         self._last_ooo: int | None = None
         self._ack_pushed = False  # Linux's ICSK_ACK_PUSHED: a delayed ACK covers a PSH segment
+        self._dsack: tuple[int, int] | None = None  # a duplicate to report in the next ACK (RFC 2883)
         self.ts_ok = False
         self.ts_recent = 0
         self.ts_offset = ts_offset & MASK
@@ -533,23 +536,50 @@ class TCPConnection:
         and SACK blocks on an ACK while out-of-order data waits (RFC 2018 §4)."""
         if self.ts_ok:
             ts = _make_ts((now // MS + self.ts_offset) & MASK, self.ts_recent)
-            # (without out-of-order data there are no blocks: skip the search)
-            blocks = self._sack_blocks() if self.sack_ok and flags & ACK and self.rcvbuf._ooo else None
+            # (without out-of-order data or a duplicate to report there are no blocks: no search)
+            blocks = (self._sack_blocks() if self.sack_ok and flags & ACK and (self.rcvbuf._ooo or self._dsack)
+                      else None)
             return (_NOP, _NOP, ts, _NOP, _NOP, _make_sack(tuple(blocks[:3]))) if blocks else (_NOP, _NOP, ts)
         if self.sack_ok and flags & ACK:
-            blocks = self._sack_blocks() if self.rcvbuf._ooo else []
+            blocks = self._sack_blocks() if self.rcvbuf._ooo or self._dsack else []
             return (_NOP, _NOP, _make_sack(tuple(blocks[:4]))) if blocks else ()
         return ()
 
     def _sack_blocks(self) -> list[tuple[int, int]]:
-        """RFC 2018 §4: the block holding the most recently received segment first."""
-        blocks = self.rcvbuf.sack_blocks()
+        """RFC 2018 §4: the block holding the most recently received segment first; before it a
+        D-SACK block (RFC 2883 §4), reported once, as Linux's tcp_options_write clears it."""
+        blocks = self.rcvbuf.sack_blocks() if self.rcvbuf._ooo else []
         if len(blocks) > 1 and self._last_ooo is not None:
             for i, (left, right) in enumerate(blocks):
                 if not seq_lt(self._last_ooo, left) and seq_lt(self._last_ooo, right):
                     blocks.insert(0, blocks.pop(i))
                     break
+        if self._dsack is not None:
+            blocks.insert(0, self._dsack)
+            self._dsack = None
         return blocks
+
+    def _send_dupack(self, seq: int, seg_len: int, now: int) -> None:
+        """The ACK for a segment we cannot accept (Linux's tcp_send_dupack): when it is, in part,
+        a retransmission of what we already acknowledged, that part is a duplicate."""
+        rcv_nxt = self.rcvbuf.rcv_nxt
+        if seg_len and 0 < ((rcv_nxt - seq) & MASK) < HALF:  # seq_lt(seq, rcv_nxt)
+            end = (seq + seg_len) & MASK
+            self._duplicate_arrived(seq, end if 0 < ((rcv_nxt - end) & MASK) < HALF else rcv_nxt, True)
+        self._send_ack(now)
+
+    def _duplicate_arrived(self, left: int, right: int, quickack: bool) -> None:
+        """Data we already hold came again: report it as a D-SACK (RFC 2883 §4, when SACK was
+        agreed and ``tcp_dsack`` is on) and, for a retransmission of what we acknowledged,
+        ACK the next segments at once (Linux's tcp_send_dupack: tcp_enter_quickack_mode, as many
+        quick ACKs as half the window holds segments, 2 to TCP_MAX_QUICKACKS)."""
+        if self.sack_ok and self.settings.dsack:
+            self._dsack = (left, right)
+        if quickack:
+            window = (self._rcv_edge - self.rcvbuf.rcv_nxt) & MASK
+            quick = (window if window < HALF else 0) // (2 * self._rcv_mss) or 2
+            quick = min(quick, self.settings.quickacks)
+            self._quick = max(self._quick, quick)
 
     def _syn_options(self, now: int) -> tuple[TCPOption, ...]:
         """Linux's order: MSS, SACK-permitted, timestamps, NOP, window scale; without timestamps
@@ -864,7 +894,7 @@ class TCPConnection:
             if (tsval is not None and not flags & RST and self.ts_recent
                     and 0 < ((self.ts_recent - tsval) & MASK) < HALF  # seq_lt(tsval, ts_recent)
                     and (state is not S.TIME_WAIT or not flags & SYN)):
-                self._send_ack(now)
+                self._send_dupack(seq, len(payload) + (flags & SYN and 1) + (flags & FIN), now)
                 return
         # 1. sequence number acceptability
         rcv_nxt = self.rcvbuf.rcv_nxt
@@ -889,7 +919,11 @@ class TCPConnection:
                     self._send_ack(now)
                 return
             if not flags & RST:
-                self._send_ack(now)  # RFC 9293 §3.10.7.4 first: an ACK for what we expect
+                # RFC 9293 §3.10.7.4 first: an ACK for what we expect
+                if flags & SYN:
+                    self._send_ack(now)
+                else:
+                    self._send_dupack(seq, seg_len, now)
             return
         if tsval is not None and ((rcv_nxt - seq) & MASK) < HALF:  # seq_le(seq, rcv_nxt)
             self.ts_recent = tsval  # RFC 7323 §4.3 (seq <= Last.ACK.sent, in practice RCV.NXT)
@@ -1054,7 +1088,12 @@ class TCPConnection:
         if self.sack_ok and self.rtx:
             for option in seg.options:
                 if type(option) is TCPOptionSACK:
-                    sacked_new = self._sack_arrival(option.blocks)
+                    blocks = option.blocks
+                    left, right = blocks[0]
+                    if 0 < ((ack - left) & MASK) < HALF or (len(blocks) > 1 and not seq_lt(left, blocks[1][0])
+                                                             and not seq_gt(right, blocks[1][1])):
+                        self.dsacks_received += 1  # RFC 2883 §4: below the ACK, or inside the second block
+                    sacked_new = self._sack_arrival(blocks)
                     break
         outstanding = self._max > self._una
         if acked:
@@ -1258,6 +1297,13 @@ class TCPConnection:
         in_order = seq == before
         had_ooo = bool(rcvbuf._ooo)
         ready = rcvbuf._ready
+        if not in_order:
+            if 0 < ((before - seq) & MASK) < HALF:
+                self._duplicate_arrived(seq, before, False)  # starts with bytes we have (tcp_data_queue)
+            elif had_ooo:
+                held = rcvbuf.held(seq, size)  # bytes waiting out of order already (tcp_data_queue_ofo)
+                if held is not None:
+                    self._duplicate_arrived(held[0], held[1], False)
         if in_order and not had_ooo and size <= rcvbuf.capacity - len(ready):
             # the common case, as ReceiveBuffer.insert does it: it all fits, nothing to drain
             ready += payload

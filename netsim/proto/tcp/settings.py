@@ -57,6 +57,7 @@ class TCPSettings:
     window_scaling: bool = True  # tcp_window_scaling (RFC 7323 §2)
     timestamps: bool = True  # tcp_timestamps (RFC 7323 §3)
     sack: bool = True  # tcp_sack (RFC 2018)
+    dsack: bool = True  # tcp_dsack (RFC 2883: report duplicate segments in the first SACK block)
     congestion_control: str = attrs.field(default="cubic", validator=_congestion)
     initial_cwnd: int = attrs.field(default=10, validator=_positive)  # segments, RFC 6928 / TCP_INIT_CWND
     rmem_default: int = attrs.field(default=131072, validator=_positive)  # tcp_rmem[1]

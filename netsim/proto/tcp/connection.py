@@ -24,15 +24,16 @@ What it does, and where from:
   Linux's time formula (``retransmits_timed_out``);
 - fast retransmit and NewReno recovery (RFC 5681, RFC 6582) or SACK-based recovery (RFC 6675),
   congestion control from :mod:`netsim.proto.tcp.congestion`; Linux's pipe estimate
-  (packets out - SACKed - lost + retransmitted, here in bytes);
+  (packets out - SACKed - lost + retransmitted, here in bytes); the window brought down to
+  ssthresh in recovery by proportional rate reduction (RFC 6937, Linux's tcp_cwnd_reduction);
 - receive-side SWS avoidance and a window that never shrinks (RFC 9293 §3.8.6.2.2), zero-window
   probing with the persist timer (Linux probes with SEG.SEQ = SND.UNA - 1 and no data);
 - keepalive (RFC 1122 §4.2.3.6, Linux's 7200 s / 75 s / 9 probes), TIME-WAIT for 2*MSL
   (60 s), FIN-WAIT-2 timeout for orphaned sockets (``tcp_fin_timeout``), RST on close with
   unread data (RFC 2525 §2.17, Linux).
 
-Not modelled: urgent data (URG is ignored), ECN, TCP Fast Open, F-RTO/RACK, HyStart, PRR
-(cwnd drops straight to ssthresh on recovery), receive-buffer autotuning.
+Not modelled: urgent data (URG is ignored), ECN, TCP Fast Open, F-RTO/RACK, HyStart,
+receive-buffer autotuning, undoing a window reduction on D-SACK.
 """
 
 from __future__ import annotations
@@ -116,7 +117,7 @@ class TCPConnection:
         "snd_wl1", "snd_wl2", "snd_wscale", "peer_mss", "mss", "local_mss", "mss_overhead", "_pmtu",
         "rtx", "rtt", "cc", "ca_state", "dupacks", "recover", "_sacked_bytes", "_lost_bytes",
         "_retrans_bytes", "_reno_sacked", "_snd_sml", "retrans_stamp", "total_retransmits",
-        "rto_expiries", "dsacks_received",
+        "rto_expiries", "dsacks_received", "prior_cwnd", "prr_delivered", "prr_out",
         # receive side
         "rcvbuf", "rcv_wscale", "_rcv_edge", "rcv_ssthresh", "_rcv_mss", "_rcv_unacked", "_quick", "_fin_seq",
         "eof", "_last_ooo", "_ack_pushed", "_dsack",
@@ -177,6 +178,10 @@ class TCPConnection:
         self.total_retransmits = 0
         self.rto_expiries: list[int] = []
         self.dsacks_received = 0  # Linux's tcpi_dsack_dups
+        # proportional rate reduction in recovery (RFC 6937), in segments as Linux counts them
+        self.prior_cwnd = 0
+        self.prr_delivered = 0
+        self.prr_out = 0
         self.rcvbuf = ReceiveBuffer(rcvbuf or settings.rmem_default, 0)
         self.rcv_wscale = 0
         self._rcv_edge = 0
@@ -665,6 +670,7 @@ class TCPConnection:
         options: tuple[TCPOption, ...] | None = None
         window = 0
         outbox = self.outbox
+        queued_before = len(outbox)
         sent_any = False
         while True:
             unsent = buf_end - self._max
@@ -714,6 +720,8 @@ class TCPConnection:
             if flags & FIN:
                 break
         if sent_any:
+            if self.ca_state == CA_RECOVERY:
+                self.prr_out += len(outbox) - queued_before  # (new data sent in recovery: PRR's prr_out)
             # what _emit does after each segment carrying an ACK
             self._rcv_unacked = 0
             self.t_delack = None
@@ -767,6 +775,8 @@ class TCPConnection:
         seg.retransmits += 1
         seg.tx_time = now
         self.total_retransmits += 1
+        if self.ca_state == CA_RECOVERY:
+            self.prr_out += 1
         if not seg.retrans_out:
             seg.retrans_out = True
             self._retrans_bytes += seg.end - seg.start
@@ -1097,7 +1107,7 @@ class TCPConnection:
                     break
         outstanding = self._max > self._una
         if acked:
-            self._new_ack(acked, now, tsecr)
+            self._new_ack(acked, now, tsecr, sacked_new)
         elif outstanding and (sacked_new or (not seg.payload and not seg.flags & (SYN | FIN) and not window_changed)):
             self._dup_ack(now, sacked_new)
         if self.fin_queued and self._una == self._fin_off + 1 and not self._fin_acked(now):
@@ -1135,17 +1145,21 @@ class TCPConnection:
             self._persist_backoff = 0
         return changed
 
-    def _new_ack(self, acked: int, now: int, tsecr: int | None) -> None:
-        """SND.UNA advances: clean the queue, sample the RTT, grow or settle the window."""
+    def _new_ack(self, acked: int, now: int, tsecr: int | None, sacked_new: int = 0) -> None:
+        """SND.UNA advances: clean the queue, sample the RTT, grow or settle the window
+        (``sacked_new``: bytes the same ACK's SACK blocks covered first)."""
         new_una = self._una + acked
         rtt_sample: int | None = None
         karn = False
         rtx = self.rtx
+        delivered = sacked_new  # bytes this ACK tells us arrived for the first time
         while rtx and rtx[0].end <= new_una:
             seg = rtx.popleft()
             size = seg.end - seg.start
             if seg.sacked:
                 self._sacked_bytes -= size
+            else:
+                delivered += size
             if seg.lost:
                 self._lost_bytes -= size
             if seg.retrans_out:
@@ -1160,6 +1174,8 @@ class TCPConnection:
             # a partial ACK of the head segment: trim it (Linux tcp_trim_head)
             head = rtx[0]
             cut = new_una - head.start
+            if not head.sacked:
+                delivered += cut
             for flag, attr in ((head.sacked, "_sacked_bytes"), (head.lost, "_lost_bytes"),
                                (head.retrans_out, "_retrans_bytes")):
                 if flag:
@@ -1202,12 +1218,19 @@ class TCPConnection:
                 cc.on_recovery_end()
             else:
                 # RFC 6582 §3.2 step 3: a partial ACK: the next hole is lost, resend it now
-                self._reno_sacked = max(0, self._reno_sacked - acked // max(1, self.mss))
-                if not self.sack_ok and rtx and not rtx[0].lost:
-                    rtx[0].lost = True
-                    self._lost_bytes += rtx[0].end - rtx[0].start
-                if self.sack_ok:
-                    self._mark_lost_sack()
+                mss = max(1, self.mss)
+                newly_lost = False
+                if not self.sack_ok:
+                    # Linux's tcp_remove_reno_sacks: the duplicates counted already were delivered
+                    delivered = max(acked - self._reno_sacked * mss, mss)
+                    self._reno_sacked = max(0, self._reno_sacked - acked // mss)
+                    if rtx and not rtx[0].lost:
+                        rtx[0].lost = True
+                        self._lost_bytes += rtx[0].end - rtx[0].start
+                        newly_lost = True
+                else:
+                    newly_lost = self._mark_lost_sack()
+                self._reduce_cwnd(delivered, True, newly_lost)
                 self._retransmit_lost(now, force=True)
         # the retransmission timer (RFC 6298 §5.2, §5.3)
         self.t_rtx = now + self.rtt.rto if self._max > self._una else None
@@ -1221,28 +1244,63 @@ class TCPConnection:
                 self._mark_lost_sack()
             self._push(now)
             return
+        # what this duplicate says arrived: the bytes it SACKs, or (without SACK) one segment,
+        # as Linux's tcp_add_reno_sack counts it
+        delivered = sacked_new if self.sack_ok else self.mss
         if self.ca_state == CA_RECOVERY:
+            newly_lost = False
             if not self.sack_ok:
                 self._reno_sacked += 1
             else:
-                self._mark_lost_sack()
+                newly_lost = self._mark_lost_sack()
+            self._reduce_cwnd(delivered, False, newly_lost)
             self._push(now)
             return
         lost = self._mark_lost_sack() if self.sack_ok else False
         if self.dupacks >= 3 or lost:
-            # fast retransmit (RFC 5681 §3.2 step 2-4; RFC 6675 §5 step 4)
+            # fast retransmit (RFC 5681 §3.2 step 2-4; RFC 6675 §5 step 4), the window brought
+            # down to ssthresh by PRR (Linux's tcp_init_cwnd_reduction)
             self.ca_state = CA_RECOVERY
             self.recover = self._max
+            self.prior_cwnd = self.cc.cwnd
+            self.prr_delivered = self.prr_out = 0
             self.cc.on_congestion(self.flight, now)
-            self.cc.cwnd = max(self.cc.ssthresh, self.mss)
             if not self.sack_ok:
                 self._reno_sacked = self.dupacks
             head = self.rtx[0] if self.rtx else None
             if head is not None and not head.lost and not head.sacked:
                 head.lost = True
                 self._lost_bytes += head.end - head.start
+            self._reduce_cwnd(delivered, False, True)
             self._retransmit_lost(now, force=True)
             self._push(now)
+
+    def _reduce_cwnd(self, delivered: int, una_advanced: bool, newly_lost: bool) -> None:
+        """Proportional rate reduction (RFC 6937) as Linux's tcp_cwnd_reduction, in segments:
+        while the pipe is above ssthresh, send ssthresh/prior_cwnd segments per segment
+        delivered; below it, catch up with what was delivered (at most up to ssthresh, one
+        more when SND.UNA advanced and nothing new was lost: the slow-start reduction bound).
+        The first call lets the fast retransmission out.  ``delivered``: bytes this ACK says
+        reached the receiver."""
+        if delivered <= 0:
+            return
+        mss = max(1, self.mss)
+        delivered = -(-delivered // mss)
+        self.prr_delivered += delivered
+        cc = self.cc
+        ssthresh = cc.ssthresh // mss
+        pipe = self.pipe
+        delta = ssthresh - -(-pipe // mss)
+        if delta < 0:
+            prior = max(1, self.prior_cwnd // mss)
+            sndcnt = -(-ssthresh * self.prr_delivered // prior) - self.prr_out
+        else:
+            sndcnt = max(self.prr_delivered - self.prr_out, delivered)
+            if una_advanced and not newly_lost:
+                sndcnt += 1
+            sndcnt = min(delta, sndcnt)
+        sndcnt = max(sndcnt, 0 if self.prr_out else 1)
+        cc.cwnd = pipe + sndcnt * mss
 
     def _sack_arrival(self, blocks: tuple[tuple[int, int], ...]) -> int:
         """Mark segments the SACK blocks (of a SACK option) cover (RFC 2018 §5); returns how

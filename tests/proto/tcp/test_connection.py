@@ -585,8 +585,39 @@ def test_fast_retransmit_after_three_dupacks(congestion: str, ssthresh: int) -> 
             assert conn.take_outbox() == []
     [rexmit] = conn.take_outbox()
     assert rexmit.seq == una and len(rexmit.payload) == 1000 and conn.total_retransmits == 1
-    assert conn.ssthresh == ssthresh and conn.cwnd == ssthresh  # half (Reno) or 0.7 (CUBIC) of 10 segments
+    assert conn.ssthresh == ssthresh  # half (Reno) or 0.7 (CUBIC) of 10 segments
+    # PRR (RFC 6937): 6 segments left in the pipe (10 - 3 duplicates - the lost one), the
+    # retransmission makes 7, and the window lets nothing more out yet
+    assert conn.cwnd == conn.pipe == 7000
     assert conn.rto_expiries == []
+
+
+@pytest.mark.parametrize(("sack", "congestion", "expected"), [
+    # (segments sent after each duplicate ACK, as offsets from SND.UNA in KB; cwnd after it, KB)
+    (False, "newreno", [([], 10), ([], 10), ([0], 7), ([], 6), ([], 5), ([10], 5), ([11], 5), ([12], 5), ([13], 5)]),
+    (True, "cubic", [([10], 10), ([11], 10), ([0], 9), ([12], 9), ([13], 9), ([], 8), ([], 7), ([14], 7), ([15], 7)]),
+])
+def test_proportional_rate_reduction_in_recovery(sack: bool, congestion: str,
+                                                 expected: list[tuple[list[int], int]]) -> None:
+    """RFC 6937 as Linux's tcp_cwnd_reduction: 10 segments of 1000 bytes in flight, the first
+    lost, the other nine reported one by one.  While the pipe is above ssthresh PRR sends
+    ceil(ssthresh x delivered / prior_cwnd) - sent (CUBIC: 7 for every 10 delivered), then
+    holds the pipe at ssthresh; a full ACK leaves the window at ssthresh.  (With SACK the first
+    two duplicates let new data out, as Linux's packets_in_flight does.)"""
+    options: tuple = (TCPOptionMSS(1000), TCPOptionNOP(), TCPOptionNOP(), TCPOptionSACKPermitted()) if sack else (  # type: ignore[type-arg]
+        TCPOptionMSS(1000),)
+    conn = active_established(peer_options=options, congestion=congestion)
+    conn.send(bytes(30_000), 20 * MS)
+    assert len(conn.take_outbox()) == 10
+    una = conn.snd_una
+    seen = []
+    for i in range(1, 10):
+        blocks = (TCPOptionNOP(), TCPOptionNOP(), TCPOptionSACK(((una + 1000, una + 1000 * (i + 1)),))) if sack else ()
+        conn.segment_arrives(inbound(PEER_ISS + 1, una, ACK, options=blocks), 30 * MS + i)
+        seen.append(([(s.seq - una) // 1000 for s in conn.take_outbox()], conn.cwnd // 1000))
+    assert seen == expected
+    conn.segment_arrives(inbound(PEER_ISS + 1, conn.snd_nxt, ACK), 40 * MS)
+    assert conn.cwnd == conn.ssthresh == (7000 if congestion == "cubic" else 5000)
 
 
 def test_rtt_is_not_sampled_from_segments_sacked_long_before_the_cumulative_ack() -> None:

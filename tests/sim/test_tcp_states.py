@@ -108,19 +108,24 @@ def test_data_retransmissions_back_off_and_give_up_after_linux_tcp_retries2() ->
             outcome["errno"] = exc.errno
             outcome["failed_at"] = net.now
         outcome["expiries"] = list(sock.conn.rto_expiries) if sock.conn else None
+        outcome["probes"] = sock.conn.loss_probes if sock.conn else None
 
     process = net.process(client())
     net.run("1000s")
     assert process.triggered
     assert outcome["errno"] == errno.ETIMEDOUT
-    # Linux's retransmits_timed_out for tcp_retries2 = 15: (2**10 - 1) * 200 ms + 6 * 120 s = 924.6 s;
-    # the timer doubles from srtt + 200 ms up to 120 s, and the connection is given up at the first
-    # expiry past that boundary (16 expiries: 15 retransmissions)
-    expiries = [t - outcome["sent_at"] for t in outcome["expiries"]]
+    # Linux's retransmits_timed_out for tcp_retries2 = 15: (2**10 - 1) * 200 ms + 6 * 120 s = 924.6 s
+    # from the first retransmission, a tail loss probe one RTO (srtt + 200 ms) after the send (the
+    # probe timeout, 2 srtt + 200 ms for one segment out, comes later); the timer then doubles
+    # from one RTO up to 120 s, and the connection is given up at the first expiry past that
+    # boundary (16 expiries: 15 retransmissions after the probe)
+    assert outcome["probes"] == 1
+    probe = (outcome["expiries"][1] - outcome["expiries"][0]) // 2  # (the first RTO after it)
+    expiries = [t - outcome["sent_at"] - probe for t in outcome["expiries"]]
     assert len(expiries) == 16
-    assert expiries[-2] < 924_600 * MS <= expiries[-1] == outcome["failed_at"] - outcome["sent_at"]
+    assert expiries[-2] < 924_600 * MS <= expiries[-1] == outcome["failed_at"] - outcome["sent_at"] - probe
     gaps = [expiries[0]] + [b - a for a, b in itertools.pairwise(expiries)]
-    assert 200 * MS < gaps[0] < 220 * MS
+    assert 200 * MS < gaps[0] == probe < 220 * MS
     assert all(b == min(2 * a, 120 * S) for a, b in itertools.pairwise(gaps))
 
 

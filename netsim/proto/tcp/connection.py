@@ -20,7 +20,7 @@ What it does, and where from:
   TCP_NODELAY; delayed ACKs (RFC 1122 §4.2.3.2, RFC 9293 §3.8.6.3) as Linux: quick ACKs at the
   start, then an ACK for every second full segment or after 40 ms, at once for out-of-order data;
 - retransmission timer per RFC 6298 with Linux's 200 ms floor, exponential backoff and Karn's
-  rule; giving up after ``tcp_retries2`` / ``tcp_syn_retries`` / ``tcp_synack_retries`` by
+  rule, and before it, with SACK, a tail loss probe (RFC 8985 §7, Linux's tcp_send_loss_probe); giving up after ``tcp_retries2`` / ``tcp_syn_retries`` / ``tcp_synack_retries`` by
   Linux's time formula (``retransmits_timed_out``);
 - fast retransmit and NewReno recovery (RFC 5681, RFC 6582) or SACK-based recovery (RFC 6675),
   congestion control from :mod:`netsim.proto.tcp.congestion`; Linux's pipe estimate
@@ -32,7 +32,8 @@ What it does, and where from:
   (60 s), FIN-WAIT-2 timeout for orphaned sockets (``tcp_fin_timeout``), RST on close with
   unread data (RFC 2525 §2.17, Linux).
 
-Not modelled: urgent data (URG is ignored), ECN, TCP Fast Open, F-RTO/RACK, HyStart,
+Not modelled: urgent data (URG is ignored), ECN, TCP Fast Open, F-RTO, RACK's time-based loss
+marking, HyStart,
 receive-buffer autotuning, undoing a window reduction on D-SACK.
 """
 
@@ -117,14 +118,15 @@ class TCPConnection:
         "snd_wl1", "snd_wl2", "snd_wscale", "peer_mss", "mss", "local_mss", "mss_overhead", "_pmtu",
         "rtx", "rtt", "cc", "ca_state", "dupacks", "recover", "_sacked_bytes", "_lost_bytes",
         "_retrans_bytes", "_reno_sacked", "_snd_sml", "retrans_stamp", "total_retransmits",
-        "rto_expiries", "dsacks_received", "prior_cwnd", "prr_delivered", "prr_out",
+        "rto_expiries", "dsacks_received", "prior_cwnd", "prr_delivered", "prr_out", "tlp_high", "tlp_retrans",
+        "loss_probes", "loss_probe_recoveries",
         # receive side
         "rcvbuf", "rcv_wscale", "_rcv_edge", "rcv_ssthresh", "_rcv_mss", "_rcv_unacked", "_quick", "_fin_seq",
         "eof", "_last_ooo", "_ack_pushed", "_dsack",
         # options
         "ts_ok", "ts_recent", "ts_offset", "sack_ok", "ws_ok",
         # timers (absolute ns, or None)
-        "t_rtx", "t_delack", "t_persist", "t_keepalive", "t_wait", "_persist_backoff",
+        "t_rtx", "t_tlp", "t_delack", "t_persist", "t_keepalive", "t_wait", "_persist_backoff",
         "_keepalive_probes", "last_rcv", "_synack_retries", "_syn_time", "reopen_syn",
     )
 
@@ -182,6 +184,12 @@ class TCPConnection:
         self.prior_cwnd = 0
         self.prr_delivered = 0
         self.prr_out = 0
+        # tail loss probes (RFC 8985 §7, Linux's tcp_send_loss_probe): SND.NXT when the probe left
+        # (an offset, or None: no probe out), and whether it was a retransmission
+        self.tlp_high: int | None = None
+        self.tlp_retrans = False
+        self.loss_probes = 0  # Linux's TCPLossProbes
+        self.loss_probe_recoveries = 0  # TCPLossProbeRecovery: a probe repaired a loss
         self.rcvbuf = ReceiveBuffer(rcvbuf or settings.rmem_default, 0)
         self.rcv_wscale = 0
         self._rcv_edge = 0
@@ -200,6 +208,7 @@ class TCPConnection:
         self.sack_ok = False
         self.ws_ok = False
         self.t_rtx: int | None = None
+        self.t_tlp: int | None = None  # the loss probe timer, armed instead of t_rtx (Linux's ICSK_TIME_LOSS_PROBE)
         self.t_delack: int | None = None
         self.t_persist: int | None = None
         self.t_keepalive: int | None = None
@@ -319,7 +328,7 @@ class TCPConnection:
     def next_deadline(self) -> int | None:
         """The earliest armed timer (asked after every segment)."""
         best = self.t_rtx
-        for t in (self.t_delack, self.t_persist, self.t_keepalive, self.t_wait):
+        for t in (self.t_tlp, self.t_delack, self.t_persist, self.t_keepalive, self.t_wait):
             if t is not None and (best is None or t < best):
                 best = t
         return best
@@ -339,10 +348,10 @@ class TCPConnection:
         self.state = new
         self.transitions.append((now, old, new, cause))
         if new is S.CLOSED:
-            self.t_rtx = self.t_delack = self.t_persist = self.t_keepalive = self.t_wait = None
+            self.t_rtx = self.t_tlp = self.t_delack = self.t_persist = self.t_keepalive = self.t_wait = None
             self.events |= EV_CLOSED
         elif new is S.TIME_WAIT:
-            self.t_rtx = self.t_delack = self.t_persist = self.t_keepalive = None
+            self.t_rtx = self.t_tlp = self.t_delack = self.t_persist = self.t_keepalive = None
             self.t_wait = now + self.settings.time_wait
 
     def _fail(self, code: int, cause: str, now: int) -> None:
@@ -649,8 +658,10 @@ class TCPConnection:
         self.fin_queued = True
         self._fin_off = self._buf_off + len(self.sndbuf)
 
-    def _push(self, now: int, force: bool = False) -> None:
-        """Send what the windows allow: lost segments first, then new data (and the FIN)."""
+    def _push(self, now: int, force: bool = False, probe: bool = False) -> None:
+        """Send what the windows allow: lost segments first, then new data (and the FIN).
+        ``probe``: one new segment as a tail loss probe, whatever cwnd and Nagle say (Linux's
+        tcp_write_xmit with push_one = 2)."""
         if self.state not in _SENDING_STATES:
             return
         if self._lost_bytes > self._retrans_bytes:
@@ -672,6 +683,7 @@ class TCPConnection:
         outbox = self.outbox
         queued_before = len(outbox)
         sent_any = False
+        cwnd = cc.cwnd if not probe else max(cc.cwnd, self._max - not_in_pipe + mss)
         while True:
             unsent = buf_end - self._max
             fin_now = self.fin_queued and self._max < self._fin_off + 1 and unsent <= 0
@@ -681,7 +693,7 @@ class TCPConnection:
             if size:
                 win_room = self._una + self.snd_wnd - self._max
                 pipe = self._max - not_in_pipe
-                cwnd_room = cc.cwnd - pipe if pipe > 0 else cc.cwnd
+                cwnd_room = cwnd - pipe if pipe > 0 else cwnd
                 room = min(win_room, cwnd_room)
                 if room < size:
                     if cwnd_room < size and cwnd_room < win_room:
@@ -695,7 +707,7 @@ class TCPConnection:
                     force = False
                 # Nagle, Minshall's variant as Linux: hold a small segment while another is unacked
                 if (size < mss and size == unsent and not self.nodelay and not self.fin_queued
-                        and self._snd_sml > self._una):
+                        and self._snd_sml > self._una and not probe):
                     break
             start = self._max
             end = start + size
@@ -717,7 +729,7 @@ class TCPConnection:
             if size < mss:
                 self._snd_sml = seg_end
             sent_any = True
-            if flags & FIN:
+            if flags & FIN or probe:
                 break
         if sent_any:
             if self.ca_state == CA_RECOVERY:
@@ -727,8 +739,10 @@ class TCPConnection:
             self.t_delack = None
             self._ack_pushed = False
             self.t_persist = None
-            if self.t_rtx is None:
+            if self.t_rtx is None and self.t_tlp is None:
                 self.t_rtx = now + self.rtt.rto
+            if self.ca_state == CA_OPEN and self.sack_ok and not probe:
+                self._schedule_loss_probe(now, False)
         elif self._max == self._una and buf_end > self._max and self.t_persist is None:
             # nothing in flight and data held back: only the window can be holding it (a zero
             # window, or one too small to use): the persist timer (RFC 9293 §3.8.6.1)
@@ -736,6 +750,71 @@ class TCPConnection:
 
     def _persist_interval(self) -> int:
         return min(self.rtt.base_rto << self._persist_backoff, self.settings.rto_max)
+
+    # --- tail loss probes (RFC 8985 §7) ------------------------------------------------------------
+
+    def _schedule_loss_probe(self, now: int, advancing_rto: bool) -> None:
+        """Arm the probe timeout in place of the RTO (Linux's tcp_schedule_loss_probe, called
+        with SACK, in the Open state, data in flight): PTO = 2 SRTT, plus TCP_RTO_MIN when one
+        segment is out (the peer's delayed ACK) or 2 ms otherwise, 1 s with no RTT sample yet;
+        never later than the RTO would fire (``advancing_rto``: the RTO restarts now)."""
+        settings = self.settings
+        if settings.early_retrans < 3 or self._max == self._una or self.state not in _SENDING_STATES:
+            return
+        srtt = self.rtt.srtt
+        delayed_ack = settings.rto_min if len(self.rtx) == 1 else 2 * MS
+        timeout = 2 * srtt + delayed_ack if srtt else settings.rto_initial
+        rto_delta = self.rtt.rto if advancing_rto else self.rtx[0].tx_time + self.rtt.rto - now
+        if rto_delta > 0:
+            timeout = min(timeout, rto_delta)
+        self.t_tlp = now + timeout
+        self.t_rtx = None
+
+    def _on_loss_probe(self, now: int) -> None:
+        """The probe timeout (Linux's tcp_send_loss_probe): one new segment if the peer's window
+        takes it, else the last segment again; one probe at a time; then the RTO from now."""
+        if self.state not in _SENDING_STATES or not self.rtx:
+            return
+        rto = self.rtt.rto
+        if self.tlp_high is None:
+            self.tlp_retrans = False
+            before = len(self.outbox)
+            unsent = self._buf_off + len(self.sndbuf) - self._max
+            if unsent > 0 and self._una + self.snd_wnd - self._max >= min(unsent, self.mss):
+                self._push(now, probe=True)
+            if len(self.outbox) == before:
+                seg = self.rtx[-1]
+                while seg.end - seg.start - (1 if seg.flags & FIN else 0) > self.mss:
+                    seg = self._split(seg)  # the last MSS of it
+                self._retransmit(seg, now)
+                self.tlp_retrans = True
+            self.tlp_high = self._max
+            self.loss_probes += 1
+            self.t_rtx = now + rto
+            return
+        # a probe is out already: back to the RTO, due when it would have been
+        self.t_rtx = now + max(self.rtx[0].tx_time + rto - now, 1)
+
+    def _loss_probe_acked(self, una: int, delivered: bool, dsack: bool, now: int) -> None:
+        """What an ACK says of the probe out (Linux's tcp_process_tlp_ack): nothing yet below
+        it; a probe of new data, or one the peer reports as a duplicate, repaired nothing; an ACK
+        beyond it means the probe repaired a loss, so the window is reduced once, as for
+        a congestion event (RFC 8985 §7.4.2); a pure duplicate means both copies arrived.
+        ``una``: SND.UNA with this ACK (an offset)."""
+        high = self.tlp_high
+        if high is None or una < high:
+            return
+        if not self.tlp_retrans or dsack:
+            self.tlp_high = None
+        elif una > high:
+            self.tlp_high = None
+            self.loss_probe_recoveries += 1
+            cc = self.cc
+            self.prior_cwnd = cc.cwnd
+            cc.on_congestion(self.flight, now)  # (tcp_init_cwnd_reduction, CWR, tcp_end_cwnd_reduction)
+            cc.cwnd = max(cc.ssthresh, self.mss)
+        elif not delivered:
+            self.tlp_high = None
 
     def _retransmit_lost(self, now: int, force: bool = False) -> None:
         """Resend segments marked lost and not yet resent in this episode, cwnd permitting
@@ -801,8 +880,8 @@ class TCPConnection:
         same result.
         """
         state = self.state
-        if state is not S.ESTABLISHED and state is not S.FIN_WAIT_1:
-            self._segment_arrives(seg, now)
+        if (state is not S.ESTABLISHED and state is not S.FIN_WAIT_1) or self.tlp_high is not None:
+            self._segment_arrives(seg, now)  # (or a loss probe is out: the general path judges it)
             return
         flags = seg.flags
         if flags != ACK and flags != ACK | PSH:
@@ -1095,6 +1174,7 @@ class TCPConnection:
             acked = 0
         window_changed = self._window_update(seg.seq, ack, seg.window)
         sacked_new = 0
+        dsack = False
         if self.sack_ok and self.rtx:
             for option in seg.options:
                 if type(option) is TCPOptionSACK:
@@ -1103,9 +1183,13 @@ class TCPConnection:
                     if 0 < ((ack - left) & MASK) < HALF or (len(blocks) > 1 and not seq_lt(left, blocks[1][0])
                                                              and not seq_gt(right, blocks[1][1])):
                         self.dsacks_received += 1  # RFC 2883 §4: below the ACK, or inside the second block
+                        dsack = True
                     sacked_new = self._sack_arrival(blocks)
                     break
         outstanding = self._max > self._una
+        if self.tlp_high is not None:  # (Linux: before the window moves on this ACK)
+            self._loss_probe_acked(self._una + acked, bool(acked or sacked_new or seg.payload or window_changed),
+                                   dsack, now)
         if acked:
             self._new_ack(acked, now, tsecr, sacked_new)
         elif outstanding and (sacked_new or (not seg.payload and not seg.flags & (SYN | FIN) and not window_changed)):
@@ -1232,8 +1316,15 @@ class TCPConnection:
                     newly_lost = self._mark_lost_sack()
                 self._reduce_cwnd(delivered, True, newly_lost)
                 self._retransmit_lost(now, force=True)
-        # the retransmission timer (RFC 6298 §5.2, §5.3)
-        self.t_rtx = now + self.rtt.rto if self._max > self._una else None
+        # the retransmission timer (RFC 6298 §5.2, §5.3), or a loss probe before it (Linux's
+        # tcp_set_xmit_timer)
+        if self._max > self._una:
+            self.t_rtx = now + self.rtt.rto
+            self.t_tlp = None
+            if self.ca_state == CA_OPEN and self.sack_ok:
+                self._schedule_loss_probe(now, True)
+        else:
+            self.t_rtx = self.t_tlp = None
 
     def _dup_ack(self, now: int, sacked_new: int) -> None:
         """RFC 5681 §3.2 / RFC 6675 §5: count duplicates, enter fast recovery on the third (or
@@ -1264,6 +1355,11 @@ class TCPConnection:
             self.recover = self._max
             self.prior_cwnd = self.cc.cwnd
             self.prr_delivered = self.prr_out = 0
+            self.tlp_high = None
+            if self.t_tlp is not None:
+                # no probes in recovery: the RTO again, when it would have fired (tcp_rearm_rto)
+                self.t_tlp = None
+                self.t_rtx = now + max(self.rtx[0].tx_time + self.rtt.rto - now, 1)
             self.cc.on_congestion(self.flight, now)
             if not self.sack_ok:
                 self._reno_sacked = self.dupacks
@@ -1433,6 +1529,9 @@ class TCPConnection:
         if self.t_rtx is not None and now >= self.t_rtx:
             self.t_rtx = None
             self._on_rto(now)
+        if self.t_tlp is not None and now >= self.t_tlp:
+            self.t_tlp = None
+            self._on_loss_probe(now)
         if self.t_persist is not None and now >= self.t_persist:
             self.t_persist = None
             self._on_persist(now)
@@ -1480,6 +1579,7 @@ class TCPConnection:
         if self._timed_out(now, self.settings.retries2, self.settings.rto_min):
             self._fail(self.soft_error or errno.ETIMEDOUT, "timeout", now)
             return
+        self.tlp_high = None  # (tcp_retransmit_timer)
         # enter Loss: every segment not SACKed is presumed lost, slow start from one segment
         if self.ca_state != CA_LOSS or self._una >= self.recover:
             self.cc.on_timeout(self.flight, now)

@@ -31,6 +31,11 @@ def _syncookies(_inst: Any, attribute: Any, value: Any) -> None:
         raise ValueError(f"{attribute.name} must be 0 (off), 1 (on overflow) or 2 (always), got {value!r}")
 
 
+def _early_retrans(_inst: Any, attribute: Any, value: Any) -> None:
+    if value not in (0, 1, 2, 3, 4) or type(value) is not int:
+        raise ValueError(f"{attribute.name} must be 0..4 (3 and 4 send tail loss probes), got {value!r}")
+
+
 def _congestion(_inst: Any, attribute: Any, value: Any) -> None:
     if value not in CONGESTION_CONTROLS:
         raise ValueError(f"{attribute.name} must be one of {', '.join(CONGESTION_CONTROLS)}, got {value!r}")
@@ -58,6 +63,7 @@ class TCPSettings:
     timestamps: bool = True  # tcp_timestamps (RFC 7323 §3)
     sack: bool = True  # tcp_sack (RFC 2018)
     dsack: bool = True  # tcp_dsack (RFC 2883: report duplicate segments in the first SACK block)
+    early_retrans: int = attrs.field(default=3, validator=_early_retrans)  # tcp_early_retrans: 3, 4 = TLP on
     congestion_control: str = attrs.field(default="cubic", validator=_congestion)
     initial_cwnd: int = attrs.field(default=10, validator=_positive)  # segments, RFC 6928 / TCP_INIT_CWND
     rmem_default: int = attrs.field(default=131072, validator=_positive)  # tcp_rmem[1]

@@ -536,8 +536,13 @@ def linux_expiries(base: int, give_up_after: int) -> list[int]:
         rto = min(2 * rto, 120 * S)
 
 
-def test_data_retransmission_backoff_and_etimedout_after_924_6s() -> None:
-    pair = established_pair()
+@pytest.mark.parametrize("early_retrans", [0, 3])
+def test_data_retransmission_backoff_and_etimedout_after_924_6s(early_retrans: int) -> None:
+    """With tail loss probes (tcp_early_retrans = 3, the default) the first retransmission is
+    the probe, at min(PTO, RTO) = RTO here (2 SRTT + 200 ms for one segment out is later), and
+    the backoff starts one RTO after it; the give-up clock starts at the first retransmission
+    either way (Linux's retrans_stamp)."""
+    pair = established_pair(settings_a=TCPSettings(early_retrans=early_retrans))
     a = pair.a
     assert a is not None
     base = a.rtt.rto
@@ -549,11 +554,13 @@ def test_data_retransmission_backoff_and_etimedout_after_924_6s() -> None:
     pair.run(t0 + 2000 * S)
     # tcp_retries2 = 15 with TCP_RTO_MIN: (2**10 - 1) * 200 ms + 6 * 120 s = 924.6 s (retransmits_timed_out)
     expected = linux_expiries(base, 924_600 * MS)
-    assert [t - t0 for t in a.rto_expiries] == expected
+    probe = base if early_retrans else 0
+    assert [t - t0 - probe for t in a.rto_expiries] == expected
     assert expected[-2] < 924_600 * MS <= expected[-1]
     assert a.state is TCPState.CLOSED and a.error == errno.ETIMEDOUT
-    assert a.transitions[-1][0] - t0 == expected[-1]
-    assert a.total_retransmits == len(expected) - 1 == 15
+    assert a.transitions[-1][0] - t0 - probe == expected[-1]
+    assert a.loss_probes == (1 if early_retrans else 0)
+    assert a.total_retransmits == len(expected) - 1 + a.loss_probes
     assert a.next_deadline() is None
 
 
@@ -568,8 +575,9 @@ def test_tcp_retries2_is_honoured() -> None:
     pair.flush()
     pair.run(t0 + 100 * S)
     expected = linux_expiries(base, 3000 * MS)  # (2**4 - 1) * 200 ms
-    assert a.error == errno.ETIMEDOUT and a.transitions[-1][0] - t0 == expected[-1]
-    assert a.total_retransmits == 3
+    # (counted from the first retransmission: the loss probe, one RTO after the send)
+    assert a.error == errno.ETIMEDOUT and a.transitions[-1][0] - t0 - base == expected[-1]
+    assert a.total_retransmits == 3 + a.loss_probes and a.loss_probes == 1
 
 
 @pytest.mark.parametrize(("congestion", "ssthresh"), [("newreno", 5000), ("reno", 5000), ("cubic", 7000)])

@@ -22,7 +22,7 @@ from hypothesis import settings
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, precondition, rule
 
-from netsim.proto.tcp.connection import ACK, FIN, PSH, RST, SYN, TCPConnection
+from netsim.proto.tcp.connection import _SENDING_STATES, ACK, FIN, PSH, RST, SYN, TCPConnection
 from netsim.proto.tcp.seq import seq_add, seq_le, seq_lt, seq_sub
 from netsim.proto.tcp.settings import MS, S, TCPSettings
 from netsim.proto.tcp.states import TCPState, legal
@@ -372,9 +372,14 @@ class EngineMachine(RuleBasedStateMachine):
 
     @invariant()
     def timers_are_sane(self) -> None:
-        deadline = self.conn.next_deadline()
+        conn = self.conn
+        deadline = conn.next_deadline()
         if deadline is not None:
             assert deadline >= 0
+        if conn.state in _SENDING_STATES and conn.rtx:
+            # something sent and not acknowledged: a timer will resend it (never a stall)
+            assert conn.t_rtx is not None or conn.t_tlp is not None or conn.t_persist is not None
+        assert conn.t_rtx is None or conn.t_tlp is None  # the probe timer stands in for the RTO
 
 
 EngineMachine.TestCase.settings = settings(max_examples=300, stateful_step_count=40, deadline=None)

@@ -1,0 +1,97 @@
+"""Tail loss probes (RFC 8985 §7) as Linux sends them (tcp_schedule_loss_probe,
+tcp_send_loss_probe, tcp_process_tlp_ack; on by default: tcp_early_retrans = 3).
+
+With SACK, in the Open state, a probe timeout replaces the RTO: 2 SRTT + 2 ms (2 SRTT + 200 ms
+when one segment is out, for the peer's delayed ACK), never later than the RTO.  The probe is a
+new segment when the window takes one, else the last segment again.  A D-SACK of the probe
+says nothing was lost; an ACK beyond it says the probe repaired a loss, and the window is
+reduced once.  The wire here: 5 ms each way, so SRTT = 10 ms and the RTO 210 ms.
+"""
+
+from __future__ import annotations
+
+from netsim.proto.tcp.connection import TCPConnection
+from netsim.proto.tcp.settings import MS, TCPSettings
+from netsim.wire.tcp import TCPSegment
+from tests.proto.tcp.harness import App, Pair, Wire
+from tests.proto.tcp.test_connection import established_pair
+
+
+def _sent(pair: Pair, who: str, since: int, una: int) -> list[tuple[int, int, int]]:
+    """(time since ``since`` in ms, sequence offset from ``una``, length) of what ``who`` sent."""
+    return [((t - since) // MS, (seg.seq - una) & 0xFFFFFFFF, len(seg.payload))
+            for t, side, seg in pair.log if side == who + ">" and t >= since]
+
+
+def _start(settings: TCPSettings | None = None, **wire: object) -> tuple[Pair, TCPConnection, int, int]:
+    pair = established_pair(Wire(delay=5 * MS, **wire), settings_a=settings)  # type: ignore[arg-type]
+    a = pair.a
+    assert a is not None and a.rtt.srtt == 10 * MS and a.rtt.rto == 210 * MS
+    App(pair, "b", shutdown=False)  # the receiver reads everything
+    return pair, a, pair.now, a.snd_una
+
+
+def test_a_probe_after_lost_acks_is_reported_as_a_duplicate_and_costs_nothing() -> None:
+    pair, a, t0, una = _start()
+    pair.wire.drop_if = lambda side, _seg: side == 1 and t0 + 4 * MS < pair.now < t0 + 20 * MS  # the ACKs
+    a.send(bytes(10 * 1448), t0)
+    pair.flush()
+    pair.run(t0 + 500 * MS)
+    sent = _sent(pair, "A", t0, una)
+    assert sent[:10] == [(0, i * 1448, 1448) for i in range(10)]
+    assert sent[10:] == [(22, 9 * 1448, 1448)]  # 2 SRTT + 2 ms later: the last segment again
+    assert a.loss_probes == 1 and a.dsacks_received == 1 and a.tlp_high is None
+    assert a.loss_probe_recoveries == 0 and a.rto_expiries == []
+    assert a.cwnd > 10 * 1448  # still in slow start: no reduction
+
+
+def test_a_probe_that_repairs_a_tail_loss_reduces_the_window_once() -> None:
+    pair, a, t0, una = _start()
+    last = (a.snd_nxt + 9 * 1448) & 0xFFFFFFFF
+    dropped: list[TCPSegment] = []
+
+    def drop(side: int, seg: TCPSegment) -> bool:
+        if side == 0 and seg.seq == last and not dropped:
+            dropped.append(seg)
+            return True
+        return False
+
+    pair.wire.drop_if = drop
+    a.send(bytes(10 * 1448), t0)
+    pair.flush()
+    pair.run(t0 + 400 * MS)
+    # the ACKs of the first nine come at 10 ms; with one segment out the probe timeout would be
+    # 2 SRTT + 200 ms, so the RTO (210 ms) bounds it: the probe leaves at 220 ms
+    assert _sent(pair, "A", t0, una)[10:] == [(220, 9 * 1448, 1448)]
+    assert a.loss_probes == 1 and a.rto_expiries == [] and a.snd_una == a.snd_nxt
+    assert a.tlp_high is not None  # the ACK of the probe is exactly its SND.NXT: no verdict yet
+    before = a.cwnd
+    a.send(bytes(1448), pair.now)
+    pair.flush()
+    pair.run(pair.now + 100 * MS)
+    # an ACK beyond the probe without a D-SACK: the probe repaired a loss (CUBIC: x 0.7)
+    assert a.loss_probe_recoveries == 1 and a.tlp_high is None
+    assert a.ssthresh == before * 7 // 10 and a.cwnd >= a.ssthresh
+
+
+def test_a_probe_is_new_data_when_the_window_takes_it() -> None:
+    settings = TCPSettings(initial_cwnd=4)
+    pair, a, t0, una = _start(settings)
+    pair.wire.drop_if = lambda side, _seg: side == 1 and t0 + 4 * MS < pair.now < t0 + 20 * MS
+    a.send(bytes(10 * 1448), t0)  # four segments fit the window; six wait
+    pair.flush()
+    pair.run(t0 + 25 * MS)
+    sent = _sent(pair, "A", t0, una)
+    assert sent == [(0, i * 1448, 1448) for i in range(4)] + [(22, 4 * 1448, 1448)]  # the fifth, past cwnd
+    assert a.loss_probes == 1 and not a.tlp_retrans
+
+
+def test_no_probe_without_sack_or_with_tcp_early_retrans_below_3() -> None:
+    for settings in (TCPSettings(sack=False), TCPSettings(early_retrans=2)):
+        pair, a, t0, una = _start(settings)
+        pair.wire.drop_if = lambda side, _seg: side == 1 and t0 + 4 * MS < pair.now < t0 + 20 * MS  # noqa: B023
+        a.send(bytes(10 * 1448), t0)
+        pair.flush()
+        pair.run(t0 + 500 * MS)
+        assert _sent(pair, "A", t0, una)[10:][:1] == [(210, 0, 1448)]  # the RTO, for the first segment
+        assert a.loss_probes == 0

@@ -20,8 +20,9 @@ What it does, and where from:
   TCP_NODELAY; delayed ACKs (RFC 1122 §4.2.3.2, RFC 9293 §3.8.6.3) as Linux: quick ACKs at the
   start, then an ACK for every second full segment or after 40 ms, at once for out-of-order data;
 - retransmission timer per RFC 6298 with Linux's 200 ms floor, exponential backoff and Karn's
-  rule, and before it, with SACK, a tail loss probe (RFC 8985 §7, Linux's tcp_send_loss_probe); giving up after ``tcp_retries2`` / ``tcp_syn_retries`` / ``tcp_synack_retries`` by
-  Linux's time formula (``retransmits_timed_out``);
+  rule, and before it, with SACK, a tail loss probe (RFC 8985 §7, Linux's tcp_send_loss_probe);
+  giving up after ``tcp_retries2`` / ``tcp_syn_retries`` / ``tcp_synack_retries`` by Linux's
+  time formula (``retransmits_timed_out``);
 - fast retransmit and NewReno recovery (RFC 5681, RFC 6582) or SACK-based recovery (RFC 6675),
   congestion control from :mod:`netsim.proto.tcp.congestion`; Linux's pipe estimate
   (packets out - SACKed - lost + retransmitted, here in bytes); the window brought down to

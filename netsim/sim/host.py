@@ -299,7 +299,11 @@ class Host(Node):
 
     def syscall(self, call: str, fd: int, result: Any, /, **args: Any) -> None:
         """One line of the socket-call trace (the strace of the simulation)."""
-        self.network.trace.event(self.network.now, "syscall", self.name, call=call, fd=fd, result=result, **args)
+        network = self.network
+        if args:
+            network.trace.event(network.now, "syscall", self.name, call=call, fd=fd, result=result, **args)
+        else:  # (most calls: recv and send with their result alone)
+            network.trace.syscall(int(network.env._now), self.name, call, fd, result)
 
     def _bindings(self, sock: Socket) -> dict[int, list[Socket]]:
         return self.icmp_ids if sock.protocol == "icmp" else self.udp_ports

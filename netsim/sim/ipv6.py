@@ -342,7 +342,7 @@ class IPv6Stack:
                 self._icmp_input(packet, ICMPv6Message.parse(payload, src=packet.src, dst=dst, verify=True), iface)
             elif packet.next_header == _TCP and not dst.is_multicast:
                 segment = TCPSegment.parse(payload, src=packet.src, dst=dst, verify=True)
-                self.host.tcp.input(packet, segment, iface)  # type: ignore[arg-type]
+                self.host.tcp.input(packet.src, dst, segment, iface)
             elif packet.next_header == _UDP:
                 # RFC 8200 §8.1: the checksum is mandatory over IPv6 (a zero one is refused)
                 datagram = UDPDatagram.parse(payload, src=packet.src, dst=dst, verify=True)

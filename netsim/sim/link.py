@@ -82,7 +82,7 @@ class Channel:
         self.name = f"{src.full_name}->{dst.full_name}"
         self.rng = link.network.stream(f"link/{self.name}")
         self.queue: deque[bytes] = deque()
-        self._decoded: deque[object] = deque()  # beside each queued frame: its decoded packet or None
+        self._decoded: deque[object] = deque()  # beside each queued frame: its decoded TCP segment or None
         self.queued_bytes = 0
         self.busy = False
         self.counters = LinkCounters()
@@ -189,7 +189,7 @@ class Channel:
 
     def _arrival(self, event: Any) -> None:
         """A frame reaches the far end (its value: the bytes, the link's generation when it
-        left, and its decoded packet or None)."""
+        left, and its decoded TCP segment or None)."""
         data, generation, decoded = event._value
         if generation != self.link.generation:
             # the link went down while the frame was on the wire

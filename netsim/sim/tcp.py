@@ -38,7 +38,7 @@ from netsim.proto.tcp.connection import (
 from netsim.proto.tcp.cookies import SynCookies, decode_timestamp_options, encode_timestamp_options
 from netsim.proto.tcp.listen import ListenQueue
 from netsim.proto.tcp.settings import TCPSettings
-from netsim.proto.tcp.states import TCPState
+from netsim.proto.tcp.states import S, TCPState
 from netsim.sim.sockets import Address, _parse_address, error, parse_address6, socket_name
 from netsim.wire.tcp import TCPSegment, _make_segment
 from netsim.wire.tcp_options import (
@@ -53,7 +53,6 @@ from netsim.wire.tcp_options import (
 if TYPE_CHECKING:
     from netsim.sim.host import Host
 
-S = TCPState
 IPAddress = IPv4Address | IPv6Address
 FourTuple = tuple[IPAddress, int, IPAddress, int]  # local ip, local port, remote ip, remote port
 SHUT_RD, SHUT_WR, SHUT_RDWR = 0, 1, 2

@@ -45,7 +45,7 @@ from netsim.proto.tcp.congestion import CongestionControl, make_congestion_contr
 from netsim.proto.tcp.rtt import RttEstimator
 from netsim.proto.tcp.seq import seq_add, seq_gt, seq_le, seq_lt, seq_sub
 from netsim.proto.tcp.settings import MS, TCPSettings
-from netsim.proto.tcp.states import TCPState, legal
+from netsim.proto.tcp.states import S, TCPState, legal
 from netsim.wire._fields import trusted_constructor
 from netsim.wire.tcp import TCPSegment, _make_segment
 from netsim.wire.tcp_options import (
@@ -78,7 +78,6 @@ _make_ts = trusted_constructor(TCPOptionTimestamps)
 _make_sack = trusted_constructor(TCPOptionSACK)
 _TS_OVERHEAD = 12  # NOP NOP TS(10)
 
-S = TCPState
 _SENDING_STATES = frozenset({S.ESTABLISHED, S.CLOSE_WAIT, S.FIN_WAIT_1, S.CLOSING, S.LAST_ACK})
 _DATA_IN_STATES = frozenset({S.ESTABLISHED, S.FIN_WAIT_1, S.FIN_WAIT_2})
 

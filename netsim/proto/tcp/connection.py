@@ -481,10 +481,14 @@ class TCPConnection:
         free = rcvbuf.capacity - len(rcvbuf._ready)  # rcvbuf.window, without its call
         if rcvbuf._ooo:
             free -= rcvbuf.out_of_order_bytes
-        free = max(free, 0)
+        # (max() and min() written out here and in _push and _window_update: on this per-segment
+        # path the builtins' argument parsing costs ten times the comparisons)
+        free = free if free > 0 else 0
         if free < rcvbuf.capacity // 2 and free < self._rcv_mss:
             return 0
-        return min(free, self.rcv_ssthresh, 65535 << self.rcv_wscale)
+        limit, largest = self.rcv_ssthresh, 65535 << self.rcv_wscale
+        limit = limit if limit < largest else largest
+        return free if free < limit else limit
 
     def _window_field(self) -> int:
         """The 16-bit window of an outgoing non-SYN segment; the right edge never moves left."""
@@ -640,12 +644,12 @@ class TCPConnection:
             fin_now = self.fin_queued and self._max < self._fin_off + 1 and unsent <= 0
             if unsent <= 0 and not fin_now:
                 break
-            size = min(unsent, mss) if unsent > 0 else 0
+            size = 0 if unsent <= 0 else unsent if unsent < mss else mss
             if size:
                 win_room = self._una + self.snd_wnd - self._max
                 pipe = self._max - not_in_pipe
                 cwnd_room = cc.cwnd - pipe if pipe > 0 else cc.cwnd
-                room = min(win_room, cwnd_room)
+                room = win_room if win_room < cwnd_room else cwnd_room
                 if room < size:
                     if cwnd_room < size and cwnd_room < win_room:
                         break  # congestion-limited: wait for ACKs
@@ -1090,7 +1094,8 @@ class TCPConnection:
         changed = new_window != self.snd_wnd
         self.snd_wnd = new_window
         self.snd_wl1, self.snd_wl2 = seq, ack
-        self.max_snd_wnd = max(self.max_snd_wnd, new_window)
+        largest = self.max_snd_wnd
+        self.max_snd_wnd = new_window if new_window > largest else largest
         if new_window:
             self._persist_backoff = 0
         return changed

@@ -1130,7 +1130,11 @@ class TCPConnection:
                 if flag:
                     setattr(self, attr, getattr(self, attr) - cut)
             head.start = new_una
-        data_acked = min(new_una, self._fin_off if self.fin_queued else new_una) - max(self._una, self._buf_off)
+        # the data bytes newly acknowledged: up to the FIN, from the buffer's start (min() and
+        # max() written out, as in _window_offer: this runs for every ACK)
+        end = self._fin_off if self.fin_queued and self._fin_off < new_una else new_una
+        una, buf_off = self._una, self._buf_off
+        data_acked = end - (una if una > buf_off else buf_off)
         if data_acked > 0:
             self.sndbuf.acknowledge(data_acked)
             self._buf_off += data_acked
@@ -1148,7 +1152,8 @@ class TCPConnection:
         self._una = new_una
         self.retrans_stamp = None
         self.dupacks = 0
-        self._snd_sml = max(self._snd_sml, self._una)
+        sml = self._snd_sml
+        self._snd_sml = sml if sml > new_una else new_una
         cc = self.cc
         if self.ca_state == CA_OPEN:
             cc.on_ack(acked, now, self.rtt.srtt)

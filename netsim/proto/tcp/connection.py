@@ -308,11 +308,21 @@ class TCPConnection:
         return self.sndbuf.free if not self.fin_queued else 0
 
     def next_deadline(self) -> int | None:
-        """The earliest armed timer (asked after every segment)."""
+        """The earliest armed timer (asked after every segment, two or three times: written out
+        rather than a loop over a tuple of the five)."""
         best = self.t_rtx
-        for t in (self.t_delack, self.t_persist, self.t_keepalive, self.t_wait):
-            if t is not None and (best is None or t < best):
-                best = t
+        t = self.t_delack
+        if t is not None and (best is None or t < best):
+            best = t
+        t = self.t_persist
+        if t is not None and (best is None or t < best):
+            best = t
+        t = self.t_keepalive
+        if t is not None and (best is None or t < best):
+            best = t
+        t = self.t_wait
+        if t is not None and (best is None or t < best):
+            best = t
         return best
 
     def take_outbox(self) -> list[TCPSegment]:

@@ -308,21 +308,16 @@ class TCPConnection:
         return self.sndbuf.free if not self.fin_queued else 0
 
     def next_deadline(self) -> int | None:
-        """The earliest armed timer (asked after every segment, two or three times: written out
-        rather than a loop over a tuple of the five)."""
+        """The earliest armed timer (asked after every segment, two or three times)."""
         best = self.t_rtx
-        t = self.t_delack
-        if t is not None and (best is None or t < best):
-            best = t
-        t = self.t_persist
-        if t is not None and (best is None or t < best):
-            best = t
-        t = self.t_keepalive
-        if t is not None and (best is None or t < best):
-            best = t
-        t = self.t_wait
-        if t is not None and (best is None or t < best):
-            best = t
+        delack = self.t_delack
+        if delack is not None and (best is None or delack < best):
+            best = delack
+        if self.t_persist is None and self.t_keepalive is None and self.t_wait is None:
+            return best  # the usual case, without building a tuple to loop over
+        for t in (self.t_persist, self.t_keepalive, self.t_wait):
+            if t is not None and (best is None or t < best):
+                best = t
         return best
 
     def take_outbox(self) -> list[TCPSegment]:

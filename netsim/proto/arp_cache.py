@@ -245,7 +245,8 @@ class NeighborCache(Generic[P]):
         if entry is None or entry.mac is None:
             return None
         if not entry.permanent:
-            idle_until = max(entry.used_at, entry.heard_at) + self.gc_stale_time
+            used, heard = entry.used_at, entry.heard_at
+            idle_until = (used if used > heard else heard) + self.gc_stale_time
             confirmed = entry.confirmed_at
             if confirmed is not None and confirmed + self.reachable_time > idle_until:
                 idle_until = confirmed + self.reachable_time

@@ -42,7 +42,8 @@ from netsim.sim.sockets import (
     error,
     socket_name,
 )
-from netsim.wire._fields import fast_ipv4
+from netsim.wire._fields import _PAIR_CACHE as _ADDRESS_PAIRS
+from netsim.wire._fields import fast_ipv4, ipv4_pair_from_packed
 from netsim.wire.arp import ARPPacket
 from netsim.wire.fastpath import decode_ipv4_tcp_packet, encode_tcp_datagram
 from netsim.wire.icmpv4 import (
@@ -301,7 +302,11 @@ class Host(Node):
 
     def syscall(self, call: str, fd: int, result: Any, /, **args: Any) -> None:
         """One line of the socket-call trace (the strace of the simulation)."""
-        self.network.trace.event(self.network.now, "syscall", self.name, call=call, fd=fd, result=result, **args)
+        network = self.network
+        if args:
+            network.trace.event(network.now, "syscall", self.name, call=call, fd=fd, result=result, **args)
+        else:  # (most calls: recv and send with their result alone)
+            network.trace.syscall(int(network.env._now), self.name, call, fd, result)
 
     def _bindings(self, sock: Socket) -> dict[int, list[Socket]]:
         return self.icmp_ids if sock.protocol == "icmp" else self.udp_ports
@@ -370,7 +375,9 @@ class Host(Node):
 
     # --- receive path -------------------------------------------------------------------------
 
-    def on_frame(self, iface: Interface, data: bytes, decoded: IPv4Packet | None = None) -> None:
+    def on_frame(self, iface: Interface, data: bytes, decoded: TCPSegment | None = None) -> None:
+        """A frame from ``iface``; ``decoded``, when the sending host gives it, is the TCP segment
+        these very bytes carry (see Interface.transmit)."""
         if len(data) < 14:
             iface.drop("ethernet-truncated", len(data))
             return
@@ -384,13 +391,19 @@ class Host(Node):
         if ethertype == _ETHERTYPE_IPV4:
             if (not self.forwarding and len(data) > 54 and data[23] == 6 and data[30:34] in self.local_packed
                     and (dst == iface.mac.packed or iface.name == "lo")):
-                # a TCP segment for us: Ethernet, IPv4 and TCP decoded and verified in one pass, or
-                # decoded already by the host that sent these very bytes
-                fast = decoded if decoded is not None else decode_ipv4_tcp_packet(data)
+                # a TCP segment for us (in a frame sent to our own MAC): decoded already by the
+                # host that sent these very bytes (the addresses read from them), or Ethernet,
+                # IPv4 and TCP decoded and verified in one pass; for one of our addresses and
+                # never a fragment either way: what ip_input and local_deliver would do, without them
+                if decoded is not None:
+                    addresses = data[26:34]
+                    pair = _ADDRESS_PAIRS.get(addresses)
+                    src, dst_ip, _ = pair if pair is not None else ipv4_pair_from_packed(addresses)
+                    self.tcp.input(src, dst_ip, decoded, iface)
+                    return
+                fast = decode_ipv4_tcp_packet(data)
                 if fast is not None:
-                    # for one of our addresses and never a fragment (either way it was decoded):
-                    # what ip_input and local_deliver would do, without them
-                    self.tcp.input(fast, fast.payload, iface)  # type: ignore[arg-type]
+                    self.tcp.input(fast.src, fast.dst, fast.payload, iface)  # type: ignore[arg-type]
                     return
             try:
                 if len(data) < 18:
@@ -474,7 +487,7 @@ class Host(Node):
             if broadcast or link_broadcast:
                 iface.drop("tcp-broadcast", segment.seg_len)
             else:
-                self.tcp.input(packet, segment, iface)
+                self.tcp.input(packet.src, packet.dst, segment, iface)
             return
         payload = packet.payload_bytes()
         try:
@@ -488,7 +501,7 @@ class Host(Node):
                     iface.drop("tcp-broadcast", len(payload))  # RFC 1122 §4.2.3.10
                 else:
                     segment = TCPSegment.parse(payload, src=packet.src, dst=packet.dst, verify=True)
-                    self.tcp.input(packet, segment, iface)
+                    self.tcp.input(packet.src, packet.dst, segment, iface)
             else:
                 iface.drop("unknown-protocol", len(payload))
                 if not (broadcast or link_broadcast):
@@ -721,16 +734,15 @@ class Host(Node):
         ttl = self.ttl
         ident = self.ip_id = (self.ip_id + 1) & 0xFFFF
         data = encode_tcp_datagram(src._ip, dst._ip, ttl, ident, 2, segment, tcp_options)
-        # what decoding ``data`` gives, for the receiving host (decode_ipv4_tcp_packet's value)
-        decoded = _make_packet(src, dst, 6, segment, ttl, ident, 2, 0, 0, 0, b"", None)
         next_hop: Any = route.gateway or dst  # (an address with its int, _ip: IPv4Address's own slot)
         address = next_hop._ip
         if out.name != "lo" and address != 0xFFFFFFFF and address >> 28 != 14 and next_hop not in out.broadcasts:
             mac = self.neighbors[out.name].use(next_hop, now)
             if mac is not None:
-                out.transmit(b"".join((mac.packed, out.mac.packed, _ETHERTYPE_IPV4, data)), decoded)
+                # (the segment rides beside the bytes: the receiving host need not decode them)
+                out.transmit(b"".join((mac.packed, out.mac.packed, _ETHERTYPE_IPV4, data)), segment)
                 return 0
-        self._output_datagram(data, True, dst, route, out, mtu, decoded)
+        self._output_datagram(data, True, dst, route, out, mtu, segment)
         return 0
 
     def path_mtu(self, dst: IPv4Address | IPv6Address, out: Interface) -> int:
@@ -745,9 +757,9 @@ class Host(Node):
         self._output_datagram(packet.to_bytes(), packet.dont_fragment, packet.dst, route, out, mtu)
 
     def _output_datagram(self, data: bytes, dont_fragment: bool, dst: IPv4Address, route: Route, out: Interface,
-                         mtu: int | None = None, decoded: IPv4Packet | None = None) -> None:
+                         mtu: int | None = None, decoded: TCPSegment | None = None) -> None:
         """Send an encoded datagram to ``dst`` on ``route``: fragmented to ``mtu`` if it allows;
-        ``decoded``, if given, is ``data`` decoded (see Interface.transmit)."""
+        ``decoded``, if given, is the TCP segment ``data`` carries (see Interface.transmit)."""
         if mtu is None:
             mtu = out.mtu
         if len(data) > mtu:
@@ -768,7 +780,7 @@ class Host(Node):
             self._send_to_neighbor(out, next_hop, piece)  # type: ignore[arg-type]
 
     def _send_to_neighbor(self, out: Interface, next_hop: IPv4Address, data: bytes,
-                          decoded: IPv4Packet | None = None) -> None:
+                          decoded: TCPSegment | None = None) -> None:
         if out.name == "lo":
             self._transmit_ip(out, _ZERO_MAC, data)
             return
@@ -793,7 +805,7 @@ class Host(Node):
             self._arp_request(out, next_hop)
         self._arm(cache.next_deadline())
 
-    def _transmit_ip(self, out: Interface, mac: bytes, data: bytes, decoded: IPv4Packet | None = None) -> None:
+    def _transmit_ip(self, out: Interface, mac: bytes, data: bytes, decoded: TCPSegment | None = None) -> None:
         out.transmit(b"".join((mac, out.mac.packed, _ETHERTYPE_IPV4, data)), decoded)
 
     def _arp_request(self, out: Interface, target: IPv4Address) -> None:

@@ -69,8 +69,9 @@ class Interface:
         return [a for a in self.addresses if isinstance(a, IPv4Interface)]
 
     def transmit(self, data: bytes, decoded: object = None) -> None:
-        """Send a frame; ``decoded`` is what decoding its IP datagram gives, for a host at the other
-        end to use instead of decoding ``data`` again (ignored unless the same bytes arrive)."""
+        """Send a frame; ``decoded`` is the TCP segment its IPv4 datagram carries, as the sending
+        host built it, for a host at the other end to use instead of decoding ``data`` again
+        (ignored unless the same bytes arrive)."""
         if not self.up:
             self.drop("admin-down", len(data))
             return

@@ -346,7 +346,7 @@ class IPv6Stack:
                     iface.drop("tcp-broadcast", len(payload))
                     return
                 segment = TCPSegment.parse(payload, src=packet.src, dst=dst, verify=True)
-                self.host.tcp.input(packet, segment, iface)  # type: ignore[arg-type]
+                self.host.tcp.input(packet.src, dst, segment, iface)
             elif packet.next_header == _UDP:
                 # RFC 8200 §8.1: the checksum is mandatory over IPv6 (a zero one is refused)
                 datagram = UDPDatagram.parse(payload, src=packet.src, dst=dst, verify=True)

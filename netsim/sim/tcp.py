@@ -38,7 +38,7 @@ from netsim.proto.tcp.connection import (
 from netsim.proto.tcp.cookies import SynCookies, decode_timestamp_options, encode_timestamp_options
 from netsim.proto.tcp.listen import ListenQueue
 from netsim.proto.tcp.settings import TCPSettings
-from netsim.proto.tcp.states import TCPState
+from netsim.proto.tcp.states import S, TCPState
 from netsim.sim.sockets import Address, _parse_address, error, parse_address6, socket_name
 from netsim.wire.tcp import TCPSegment, _make_segment
 from netsim.wire.tcp_options import (
@@ -52,9 +52,7 @@ from netsim.wire.tcp_options import (
 
 if TYPE_CHECKING:
     from netsim.sim.host import Host
-    from netsim.wire.ipv4 import IPv4Packet
 
-S = TCPState
 IPAddress = IPv4Address | IPv6Address
 FourTuple = tuple[IPAddress, int, IPAddress, int]  # local ip, local port, remote ip, remote port
 SHUT_RD, SHUT_WR, SHUT_RDWR = 0, 1, 2
@@ -201,8 +199,9 @@ class TCPLayer:
 
     # --- input -------------------------------------------------------------------------------------
 
-    def input(self, packet: IPv4Packet, seg: TCPSegment, iface: Any) -> None:
-        key = (packet.dst, seg.dst_port, packet.src, seg.src_port)
+    def input(self, src: IPAddress, dst: IPAddress, seg: TCPSegment, iface: Any) -> None:
+        """A segment from ``src`` to ``dst`` (one of our addresses), its checksum verified."""
+        key = (dst, seg.dst_port, src, seg.src_port)
         sock = self.connections.get(key)
         if sock is not None and sock.conn is not None:
             listener = sock.parent
@@ -223,13 +222,13 @@ class TCPLayer:
             else:
                 sock.service()
                 return
-        listener_sock = self._listener(packet.dst, seg.dst_port)
+        listener_sock = self._listener(dst, seg.dst_port)
         if listener_sock is not None and listener_sock.queue is not None:
-            self._listen_input(listener_sock, packet, seg, iface)
+            self._listen_input(listener_sock, src, dst, seg, iface)
             return
         self.count("no-socket")
         iface.drop("tcp-no-socket", len(seg.payload))
-        self.send_reset(packet.dst, packet.src, seg)
+        self.send_reset(dst, src, seg)
 
     def _listener(self, ip: IPAddress, port: int) -> TCPSocket | None:
         """The listener for a SYN to ``ip``:``port``: one bound to that address first, else a
@@ -244,7 +243,7 @@ class TCPLayer:
                 best = sock
         return best
 
-    def send_reset(self, src: IPv4Address, dst: IPv4Address, seg: TCPSegment) -> None:
+    def send_reset(self, src: IPAddress, dst: IPAddress, seg: TCPSegment) -> None:
         """RFC 9293 §3.10.7.1: never answer an RST; an ACK's RST takes its ack as seq, otherwise
         RST+ACK acknowledging the segment."""
         flags = seg.flags
@@ -259,7 +258,7 @@ class TCPLayer:
         self.count("OutRsts")
         self.host.send_ip(src, dst, 6, reply, df=True)
 
-    def _listen_input(self, listener: TCPSocket, packet: IPv4Packet, seg: TCPSegment, iface: Any) -> None:
+    def _listen_input(self, listener: TCPSocket, src: IPAddress, dst: IPAddress, seg: TCPSegment, iface: Any) -> None:
         """RFC 9293 §3.10.7.2 with Linux's queues and SYN cookies."""
         queue = listener.queue
         assert queue is not None
@@ -268,9 +267,9 @@ class TCPLayer:
         if flags & RST:
             return
         if flags & ACK:
-            if not flags & SYN and queue.cookies_acceptable(now) and self._cookie_ack(listener, packet, seg, iface):
+            if not flags & SYN and queue.cookies_acceptable(now) and self._cookie_ack(listener, src, dst, seg, iface):
                 return
-            self.send_reset(packet.dst, packet.src, seg)
+            self.send_reset(dst, src, seg)
             return
         if not flags & SYN:
             iface.drop("tcp-listen-no-syn", len(seg.payload))
@@ -281,12 +280,12 @@ class TCPLayer:
             listener.host.network.trace.event(now, "tcp", self.host.name, what=decision, port=seg.dst_port)
             return
         if decision == "cookie":
-            self._send_cookie(listener, packet, seg)
+            self._send_cookie(listener, src, dst, seg)
             return
         child = TCPSocket(self.host, fd=False)
         child.parent = listener
-        child.local_ip, child.local_port = packet.dst, seg.dst_port
-        child.remote = (packet.src, seg.src_port)
+        child.local_ip, child.local_port = dst, seg.dst_port
+        child.remote = (src, seg.src_port)
         child.inherit(listener)
         key = child.four_tuple
         assert key is not None
@@ -296,7 +295,7 @@ class TCPLayer:
         self.register(child)
         child.service()
 
-    def _send_cookie(self, listener: TCPSocket, packet: IPv4Packet, seg: TCPSegment) -> None:
+    def _send_cookie(self, listener: TCPSocket, src: IPAddress, dst: IPAddress, seg: TCPSegment) -> None:
         """A stateless SYN-ACK whose ISN is the cookie (RFC 4987 §3.6)."""
         now = self.host.network.now
         settings = self.settings
@@ -313,11 +312,11 @@ class TCPLayer:
                 sack = True
             elif isinstance(option, TCPOptionTimestamps):
                 tsval = option.tsval
-        isn, encoded_mss = self.cookies.make(packet.src, packet.dst, seg.src_port, seg.dst_port, seg.seq, mss, now)
+        isn, encoded_mss = self.cookies.make(src, dst, seg.src_port, seg.dst_port, seg.seq, mss, now)
         options: list[TCPOption] = [TCPOptionMSS(encoded_mss)]
         if tsval is not None and settings.timestamps:
             # window scale and SACK survive only inside the timestamp (Linux cookie_init_timestamp)
-            our_ts = (now // 1_000_000 + self.ts_offset(packet.dst, packet.src)) & 0xFFFFFFFF
+            our_ts = (now // 1_000_000 + self.ts_offset(dst, src)) & 0xFFFFFFFF
             ws_offer = settings.rcv_wscale if (wscale is not None and settings.window_scaling) else None
             stamp = encode_timestamp_options(our_ts, ws_offer, sack and settings.sack)
             options += [TCPOptionSACKPermitted()] if sack and settings.sack else [TCPOptionNOP(), TCPOptionNOP()]
@@ -333,15 +332,15 @@ class TCPLayer:
                               tuple(options), b"", None, 0)
         self.count("SyncookiesSent")
         self.host.network.trace.event(now, "tcp", self.host.name, what="syncookie-sent", port=seg.dst_port)
-        self.host.send_ip(packet.dst, packet.src, 6, reply, df=True)
+        self.host.send_ip(dst, src, 6, reply, df=True)
 
-    def _cookie_ack(self, listener: TCPSocket, packet: IPv4Packet, seg: TCPSegment, iface: Any) -> bool:
+    def _cookie_ack(self, listener: TCPSocket, src: IPAddress, dst: IPAddress, seg: TCPSegment, iface: Any) -> bool:
         queue = listener.queue
         assert queue is not None
         now = self.host.network.now
         client_isn = (seg.seq - 1) & 0xFFFFFFFF
         cookie = (seg.ack - 1) & 0xFFFFFFFF
-        mss = self.cookies.check(packet.src, packet.dst, seg.src_port, seg.dst_port, client_isn, cookie, now)
+        mss = self.cookies.check(src, dst, seg.src_port, seg.dst_port, client_isn, cookie, now)
         if mss is None:
             queue.count("SyncookiesFailed")
             return False
@@ -360,8 +359,8 @@ class TCPLayer:
                 wscale, sack = decode_timestamp_options(option.tsecr)
         child = TCPSocket(self.host, fd=False)
         child.parent = listener
-        child.local_ip, child.local_port = packet.dst, seg.dst_port
-        child.remote = (packet.src, seg.src_port)
+        child.local_ip, child.local_port = dst, seg.dst_port
+        child.remote = (src, seg.src_port)
         child.inherit(listener)
         args = child.engine_args(0)
         del args["iss"]

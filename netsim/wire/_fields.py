@@ -121,17 +121,17 @@ class _HashedIPv4Address(IPv4Address):
     the two mix freely in sets and dict keys.
     """
 
-    __slots__ = ("_hash",)
+    # ``__hash__`` is a slot: each instance holds the bound ``__index__`` of its hash value, so
+    # ``hash()`` finds it through the slot's descriptor and calls it without running a Python
+    # frame (a ``def __hash__`` returning a stored int costs a frame per dict lookup)
+    __slots__ = ("__hash__",)
     _ip: int
 
     def __init__(self, address: Any) -> None:
         super().__init__(address)
         # the standard class's own hash, computed once (salted per process like every str hash:
         # it only places keys in dicts, nothing observable depends on it)
-        self._hash = IPv4Address.__hash__(self)
-
-    def __hash__(self) -> int:
-        return self._hash
+        self.__hash__ = IPv4Address.__hash__(self).__index__  # type: ignore[method-assign]
 
     def __reduce__(self) -> tuple[Any, tuple[int]]:
         return fast_ipv4, (self._ip,)

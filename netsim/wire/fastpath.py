@@ -28,6 +28,8 @@ if TYPE_CHECKING:
 
 _DECODE = struct.Struct("!12xHBBHHHBBH8xHHIIHHHH")
 _DATAGRAM = struct.Struct("!BBHHHBBHIIHHIIHHHH")  # the IPv4 and TCP headers without options
+# bound once: ``int.from_bytes`` looks the classmethod up and binds it on every call
+_from_bytes = int.from_bytes
 
 
 def decode_ipv4_tcp(data: bytes, make_frame: object) -> EthernetFrame | None:
@@ -67,8 +69,8 @@ def decode_ipv4_tcp_packet(data: bytes) -> IPv4Packet | None:
     length = size - 34
     quarter = (length >> 2) & ~1
     a, b, c = 34 + quarter, 34 + 2 * quarter, 34 + 3 * quarter
-    residue = (int.from_bytes(data[34:a], "little") + int.from_bytes(data[a:b], "little")
-               + int.from_bytes(data[b:c], "little") + int.from_bytes(data[c:], "little")) % 0xFFFF
+    residue = (_from_bytes(data[34:a], "little") + _from_bytes(data[a:b], "little")
+               + _from_bytes(data[b:c], "little") + _from_bytes(data[c:], "little")) % 0xFFFF
     residue = ((residue & 0xFF) << 8) | (residue >> 8)
     if ~(((residue + address_sum + 6 + length - tcp_checksum) % 0xFFFF) or 0xFFFF) & 0xFFFF != tcp_checksum:
         return None
@@ -116,16 +118,16 @@ def encode_tcp_datagram(src: int, dst: int, ttl: int, identification: int, flags
     src_port, dst_port, window, urgent = segment.src_port, segment.dst_port, segment.window, segment.urgent
     tcp_sum = (
         src_port + dst_port + (seq >> 16) + (seq & 0xFFFF) + (ack >> 16) + (ack & 0xFFFF)
-        + offset_flags + window + urgent + (int.from_bytes(options, "big") if options else 0)
+        + offset_flags + window + urgent + (_from_bytes(options, "big") if options else 0)
         + addresses + 6 + length
     )
     size = len(payload)
     if size:
         quarter = (size >> 2) & ~1  # checksum.sum16, inlined
-        residue = (int.from_bytes(payload[:quarter], "little")
-                   + int.from_bytes(payload[quarter : 2 * quarter], "little")
-                   + int.from_bytes(payload[2 * quarter : 3 * quarter], "little")
-                   + int.from_bytes(payload[3 * quarter :], "little")) % 0xFFFF
+        residue = (_from_bytes(payload[:quarter], "little")
+                   + _from_bytes(payload[quarter : 2 * quarter], "little")
+                   + _from_bytes(payload[2 * quarter : 3 * quarter], "little")
+                   + _from_bytes(payload[3 * quarter :], "little")) % 0xFFFF
         tcp_sum += ((residue & 0xFF) << 8) | (residue >> 8)
     header = _DATAGRAM.pack(0x45, tos, total, identification, fragment, ttl, 6, ~((ip_sum % 0xFFFF) or 0xFFFF) & 0xFFFF,
                             src, dst, src_port, dst_port, seq, ack, offset_flags, window,

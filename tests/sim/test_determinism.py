@@ -85,3 +85,15 @@ def test_run_limits_stop_with_a_clear_message() -> None:
 def iter_forever(net):  # type: ignore[no-untyped-def]
     while True:
         yield net.env.timeout(1_000_000)
+
+
+def test_a_syscall_line_hashes_and_records_as_the_general_event() -> None:
+    from netsim.sim.trace import Trace
+
+    for call, fd, result in (("recv", 3, 1460), ("recv", -1, "EAGAIN"), ("accept", 4, ("10.0.0.1", 5)),
+                             ("sendé", 0, b"\x00'")):
+        general, short = Trace(), Trace()
+        general.event(5, "syscall", "h1", call=call, fd=fd, result=result)
+        short.syscall(5, "h1", call, fd, result)
+        assert short.hexdigest() == general.hexdigest()
+        assert short.records == general.records and short.count == general.count == 1

@@ -28,11 +28,13 @@ class SendBuffer:
 
     @property
     def free(self) -> int:
-        return max(0, self.capacity - len(self._data))
+        room = self.capacity - len(self._data)  # (max() and min() written out: every write asks)
+        return room if room > 0 else 0
 
     def write(self, data: bytes | memoryview) -> int:
         """Append as much of ``data`` as fits; returns how many bytes were taken."""
-        taken = min(len(data), self.free)
+        size, free = len(data), self.free
+        taken = size if size < free else free
         self._data += data[:taken]
         return taken
 

@@ -50,7 +50,8 @@ class CongestionControl:
         if acked <= 0:
             return
         if self.cwnd < self.ssthresh:
-            self.cwnd += min(acked, 2 * self.mss)
+            limit = 2 * self.mss  # (min() written out: this runs for every ACK in slow start)
+            self.cwnd += acked if acked < limit else limit
             if self.cwnd <= self.ssthresh:
                 return
             acked = self.cwnd - self.ssthresh

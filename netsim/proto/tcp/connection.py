@@ -49,7 +49,7 @@ from netsim.proto.tcp.congestion import CongestionControl, make_congestion_contr
 from netsim.proto.tcp.rtt import RttEstimator
 from netsim.proto.tcp.seq import seq_add, seq_gt, seq_le, seq_lt, seq_sub
 from netsim.proto.tcp.settings import MS, TCPSettings
-from netsim.proto.tcp.states import TCPState, legal
+from netsim.proto.tcp.states import S, TCPState, legal
 from netsim.wire._fields import trusted_constructor
 from netsim.wire.tcp import TCPSegment, _make_segment
 from netsim.wire.tcp_options import (
@@ -82,7 +82,6 @@ _make_ts = trusted_constructor(TCPOptionTimestamps)
 _make_sack = trusted_constructor(TCPOptionSACK)
 _TS_OVERHEAD = 12  # NOP NOP TS(10)
 
-S = TCPState
 _SENDING_STATES = frozenset({S.ESTABLISHED, S.CLOSE_WAIT, S.FIN_WAIT_1, S.CLOSING, S.LAST_ACK})
 _DATA_IN_STATES = frozenset({S.ESTABLISHED, S.FIN_WAIT_1, S.FIN_WAIT_2})
 
@@ -327,9 +326,14 @@ class TCPConnection:
         return self.sndbuf.free if not self.fin_queued else 0
 
     def next_deadline(self) -> int | None:
-        """The earliest armed timer (asked after every segment)."""
+        """The earliest armed timer (asked after every segment, two or three times)."""
         best = self.t_rtx
-        for t in (self.t_tlp, self.t_delack, self.t_persist, self.t_keepalive, self.t_wait):
+        delack = self.t_delack
+        if delack is not None and (best is None or delack < best):
+            best = delack
+        if self.t_tlp is None and self.t_persist is None and self.t_keepalive is None and self.t_wait is None:
+            return best  # the usual case, without building a tuple to loop over
+        for t in (self.t_tlp, self.t_persist, self.t_keepalive, self.t_wait):
             if t is not None and (best is None or t < best):
                 best = t
         return best
@@ -500,10 +504,14 @@ class TCPConnection:
         free = rcvbuf.capacity - len(rcvbuf._ready)  # rcvbuf.window, without its call
         if rcvbuf._ooo:
             free -= rcvbuf.out_of_order_bytes
-        free = max(free, 0)
+        # (max() and min() written out here and in _push and _window_update: on this per-segment
+        # path the builtins' argument parsing costs ten times the comparisons)
+        free = free if free > 0 else 0
         if free < rcvbuf.capacity // 2 and free < self._rcv_mss:
             return 0
-        return min(free, self.rcv_ssthresh, 65535 << self.rcv_wscale)
+        limit, largest = self.rcv_ssthresh, 65535 << self.rcv_wscale
+        limit = limit if limit < largest else largest
+        return free if free < limit else limit
 
     def _window_field(self) -> int:
         """The 16-bit window of an outgoing non-SYN segment; the right edge never moves left."""
@@ -690,12 +698,12 @@ class TCPConnection:
             fin_now = self.fin_queued and self._max < self._fin_off + 1 and unsent <= 0
             if unsent <= 0 and not fin_now:
                 break
-            size = min(unsent, mss) if unsent > 0 else 0
+            size = 0 if unsent <= 0 else unsent if unsent < mss else mss
             if size:
                 win_room = self._una + self.snd_wnd - self._max
                 pipe = self._max - not_in_pipe
                 cwnd_room = cwnd - pipe if pipe > 0 else cwnd
-                room = min(win_room, cwnd_room)
+                room = win_room if win_room < cwnd_room else cwnd_room
                 if room < size:
                     if cwnd_room < size and cwnd_room < win_room:
                         break  # congestion-limited: wait for ACKs
@@ -864,6 +872,7 @@ class TCPConnection:
             self.retrans_stamp = now
         if self.t_rtx is None:
             self.t_rtx = now + self.rtt.rto
+            self.t_tlp = None  # (the RTO rearmed for a retransmission replaces a pending probe)
 
     # --- segment arrival (RFC 9293 §3.10.7) ----------------------------------------------------
 
@@ -1225,7 +1234,8 @@ class TCPConnection:
         changed = new_window != self.snd_wnd
         self.snd_wnd = new_window
         self.snd_wl1, self.snd_wl2 = seq, ack
-        self.max_snd_wnd = max(self.max_snd_wnd, new_window)
+        largest = self.max_snd_wnd
+        self.max_snd_wnd = new_window if new_window > largest else largest
         if new_window:
             self._persist_backoff = 0
         return changed
@@ -1266,7 +1276,11 @@ class TCPConnection:
                 if flag:
                     setattr(self, attr, getattr(self, attr) - cut)
             head.start = new_una
-        data_acked = min(new_una, self._fin_off if self.fin_queued else new_una) - max(self._una, self._buf_off)
+        # the data bytes newly acknowledged: up to the FIN, from the buffer's start (min() and
+        # max() written out, as in _window_offer: this runs for every ACK)
+        end = self._fin_off if self.fin_queued and self._fin_off < new_una else new_una
+        una, buf_off = self._una, self._buf_off
+        data_acked = end - (una if una > buf_off else buf_off)
         if data_acked > 0:
             self.sndbuf.acknowledge(data_acked)
             self._buf_off += data_acked
@@ -1284,7 +1298,8 @@ class TCPConnection:
         self._una = new_una
         self.retrans_stamp = None
         self.dupacks = 0
-        self._snd_sml = max(self._snd_sml, self._una)
+        sml = self._snd_sml
+        self._snd_sml = sml if sml > new_una else new_una
         cc = self.cc
         if self.ca_state == CA_OPEN:
             cc.on_ack(acked, now, self.rtt.srtt)

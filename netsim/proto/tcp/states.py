@@ -8,6 +8,7 @@ allow it.  RFC 9293 §3.10.7 adds the RST and timeout exits that figure 5 leaves
 from __future__ import annotations
 
 import enum
+from typing import Final
 
 
 class TCPState(enum.Enum):
@@ -45,7 +46,24 @@ _SS_NAMES = {
     TCPState.LAST_ACK: "LAST-ACK", TCPState.TIME_WAIT: "TIME-WAIT",
 }
 
-S = TCPState
+
+class S:
+    """The states as plain class attributes, for the engine's tests of its state on every
+    segment: on Python 3.11 ``TCPState.X`` goes through ``EnumType.__getattr__`` (a call from C
+    into the metaclass), several times what a class attribute costs.  ``S.X is TCPState.X``."""
+
+    CLOSED: Final = TCPState.CLOSED
+    LISTEN: Final = TCPState.LISTEN
+    SYN_SENT: Final = TCPState.SYN_SENT
+    SYN_RECEIVED: Final = TCPState.SYN_RECEIVED
+    ESTABLISHED: Final = TCPState.ESTABLISHED
+    FIN_WAIT_1: Final = TCPState.FIN_WAIT_1
+    FIN_WAIT_2: Final = TCPState.FIN_WAIT_2
+    CLOSE_WAIT: Final = TCPState.CLOSE_WAIT
+    CLOSING: Final = TCPState.CLOSING
+    LAST_ACK: Final = TCPState.LAST_ACK
+    TIME_WAIT: Final = TCPState.TIME_WAIT
+
 
 #: (from, to) -> causes.  "rcv X" is a received segment, "snd X" one we send, plain words are
 #: user calls (RFC 9293 §3.10.1-3.10.6) and timers.

@@ -6,7 +6,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from netsim.proto.tcp.seq import seq_add, seq_ge, seq_gt, seq_in_window, seq_le, seq_lt, seq_max, seq_sub
-from netsim.proto.tcp.states import TRANSITIONS, TCPState, legal, reachable_from
+from netsim.proto.tcp.states import TRANSITIONS, S, TCPState, legal, reachable_from
 
 u32 = st.integers(0, 2**32 - 1)
 
@@ -54,3 +54,9 @@ def test_legal_transitions_follow_rfc_9293_figure_5() -> None:
     assert not legal(TCPState.TIME_WAIT, TCPState.ESTABLISHED, "rcv SYN")
     assert TCPState.SYN_RECEIVED.ss_name == "SYN-RECV" and TCPState.ESTABLISHED.ss_name == "ESTAB"
     assert TCPState.ESTABLISHED.synchronized and not TCPState.SYN_RECEIVED.synchronized
+
+
+def test_the_plain_namespace_of_states_holds_every_member_itself() -> None:
+    names = [name for name in vars(S) if not name.startswith("_")]
+    assert names == list(TCPState.__members__)
+    assert all(getattr(S, name) is member for name, member in TCPState.__members__.items())

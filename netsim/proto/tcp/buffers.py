@@ -116,13 +116,18 @@ class ReceiveBuffer:
 
     def held(self, seq: int, size: int) -> tuple[int, int] | None:
         """The first range of ``size`` bytes at ``seq`` that waits out of order already (what a
-        D-SACK reports of a duplicate, RFC 2883 §4), or None."""
+        D-SACK reports of a duplicate, RFC 2883 §4), across held chunks that touch, or None."""
         end = seq_add(seq, size)
+        found: tuple[int, int] | None = None
         for start, chunk in sorted(self._ooo.items(), key=lambda item: seq_sub(item[0], self.rcv_nxt)):
             chunk_end = seq_add(start, len(chunk))
-            if seq_lt(start, end) and seq_lt(seq, chunk_end):
-                return (seq if seq_lt(start, seq) else start, end if seq_lt(end, chunk_end) else chunk_end)
-        return None
+            if found is not None:
+                if start != found[1] or not seq_lt(start, end):
+                    break  # a gap, or past the segment
+                found = (found[0], end if seq_lt(end, chunk_end) else chunk_end)
+            elif seq_lt(start, end) and seq_lt(seq, chunk_end):
+                found = (seq if seq_lt(start, seq) else start, end if seq_lt(end, chunk_end) else chunk_end)
+        return found
 
     def _drain_out_of_order(self) -> None:
         while True:

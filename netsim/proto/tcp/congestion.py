@@ -4,8 +4,8 @@ The engine owns loss detection and recovery (which segments to resend, when reco
 a congestion-control object owns ``cwnd`` and ``ssthresh``: how they grow on ACKs and shrink on
 a loss.  Windows are in bytes, times in integer nanoseconds, and CUBIC's curve is computed in
 integers (a cube root by Newton's method, as Linux's ``cubic_root``), so the same run gives the
-same windows on every machine.  Linux's HyStart is not modelled: slow start ends at the first
-loss or at ``ssthresh``.
+same windows on every machine.  CUBIC leaves slow start as Linux's does, by HyStart's ACK-train
+and delay detectors (Ha and Rhee 2011, Linux ``tcp_cubic.c``), or at the first loss.
 """
 
 from __future__ import annotations
@@ -23,6 +23,8 @@ class CongestionControl:
     name: ClassVar[str] = "reno"
     #: RFC 6582: stay in recovery across partial ACKs (NewReno) or leave at the first new ACK (Reno)
     partial_ack_recovery: ClassVar[bool] = False
+    #: whether :meth:`pkts_acked` wants the ACKs of slow start (CUBIC's HyStart until it fires)
+    hystart_pending: bool = False
 
     __slots__ = ("mss", "cwnd", "ssthresh", "_acked")
 
@@ -44,6 +46,11 @@ class CongestionControl:
             if self.ssthresh != INFINITE_SSTHRESH:
                 self.ssthresh = max(2 * mss, self.ssthresh * mss // self.mss)
             self.mss = mss
+
+    def pkts_acked(self, rtt: int | None, now: int, una: int, snd_nxt: int, srtt: int | None) -> None:
+        """An ACK in slow start acknowledged data (Linux's ``pkts_acked`` hook), before the window
+        grows on it: ``rtt`` is the newest acknowledged segment's RTT (None if unknown), ``una``
+        and ``snd_nxt`` are offsets in the sequence space."""
 
     def on_ack(self, acked: int, now: int, srtt: int | None) -> None:
         """``acked`` new bytes were cumulatively acknowledged outside loss recovery."""
@@ -91,6 +98,13 @@ class NewReno(CongestionControl):
 #: RFC 9438 §4.6 and §5: C = 0.4, beta_cubic = 0.7, in tenths
 _C_TENTHS = 4
 _BETA_TENTHS = 7
+#: HyStart's constants (tcp_cubic.c): low window in segments, times in µs
+_HYSTART_LOW_WINDOW = 16
+_HYSTART_ACK_DELTA_US = 2000
+_HYSTART_MIN_SAMPLES = 8
+_HYSTART_DELAY_MIN_US = 4000
+_HYSTART_DELAY_MAX_US = 16000
+_NO_RTT = 0xFFFFFFFF
 
 
 def icbrt(value: int) -> int:
@@ -118,15 +132,81 @@ class Cubic(CongestionControl):
 
     name: ClassVar[str] = "cubic"
     partial_ack_recovery: ClassVar[bool] = True
-    __slots__ = ("w_max", "k_ms", "epoch_start", "w_est", "_est_acked")
+    __slots__ = ("w_max", "k_ms", "epoch_start", "w_est", "_est_acked", "hystart", "hystart_pending",
+                 "delay_min", "round_start", "last_ack", "end_seq", "curr_rtt", "sample_cnt", "hystart_exit")
 
-    def __init__(self, mss: int, initial_segments: int = 10) -> None:
+    def __init__(self, mss: int, initial_segments: int = 10, hystart: bool = True) -> None:
         super().__init__(mss, initial_segments)
         self.w_max = 0
         self.k_ms = 0
         self.epoch_start: int | None = None
         self.w_est = 0
         self._est_acked = 0
+        self.hystart = hystart
+        #: how HyStart ended slow start: None, "train" or "delay" (Linux's TCPHystart*Detect)
+        self.hystart_exit: str | None = None
+        self._hystart_restart()
+
+    # --- HyStart (Linux tcp_cubic.c; times in µs as there) ----------------------------------------
+
+    def _hystart_restart(self) -> None:
+        """bictcp_reset + bictcp_hystart_reset: at the start and after an RTO."""
+        self.hystart_pending = self.hystart  # (Linux's !found)
+        self.delay_min = 0
+        self.round_start = self.last_ack = 0
+        self.end_seq: int | None = None  # the round ends when SND.UNA passes it (None: at the next ACK)
+        self.curr_rtt = _NO_RTT
+        self.sample_cnt = 0
+
+    def pkts_acked(self, rtt: int | None, now: int, una: int, snd_nxt: int, srtt: int | None) -> None:
+        """cubictcp_acked: track the least RTT, and in slow start from 16 segments on look for
+        the end of it: an ACK train (ACKs no more than 2 ms apart) lasting longer than half the
+        least RTT (plus an allowance for segmentation offload), or a round whose least RTT
+        exceeds the least RTT by clamp(delay_min / 8, 4 ms, 16 ms).  Either sets ssthresh to
+        cwnd: slow start is over."""
+        if rtt is None:
+            return
+        if self.epoch_start is not None and now - self.epoch_start < 1_000_000_000:
+            return  # Linux discards delay samples right after fast recovery (within HZ)
+        delay = rtt // 1000 or 1
+        if not self.delay_min or self.delay_min > delay:
+            self.delay_min = delay
+        if not self.hystart_pending or self.cwnd >= self.ssthresh or self.cwnd < _HYSTART_LOW_WINDOW * self.mss:
+            return
+        now_us = now // 1000
+        if self.end_seq is None or una > self.end_seq:  # a new round (bictcp_hystart_reset)
+            self.round_start = self.last_ack = now_us
+            self.end_seq = snd_nxt
+            self.curr_rtt = _NO_RTT
+            self.sample_cnt = 0
+        if now_us - self.last_ack <= _HYSTART_ACK_DELTA_US:
+            self.last_ack = now_us
+            # no pacing qdisc: the train must outlast half the least RTT (plus the offload cushion)
+            threshold = (self.delay_min + self._ack_delay(srtt)) >> 1
+            if now_us - self.round_start > threshold:
+                self._hystart_found("train")
+        self.curr_rtt = min(self.curr_rtt, delay)
+        if self.sample_cnt < _HYSTART_MIN_SAMPLES:
+            self.sample_cnt += 1
+        elif self.curr_rtt > self.delay_min + min(max(self.delay_min >> 3, _HYSTART_DELAY_MIN_US),
+                                                  _HYSTART_DELAY_MAX_US):
+            self._hystart_found("delay")
+
+    def _ack_delay(self, srtt: int | None) -> int:
+        """hystart_ack_delay: the time to send 4 x 64 KB (sk_gso_max_size) at the pacing rate
+        Linux keeps (cwnd x MSS / SRTT, x 2 in slow start below ssthresh / 2, else x 1.2), at most
+        1 ms; 0 before an RTT sample."""
+        if not srtt:
+            return 0
+        ratio = 200 if self.cwnd < self.ssthresh // 2 else 120
+        rate = self.cwnd * ratio * 10_000_000 // srtt  # bytes per second (srtt in ns)
+        return min(1000, 65536 * 4 * 1_000_000 // rate) if rate else 1000
+
+    def _hystart_found(self, how: str) -> None:
+        if self.hystart_pending:
+            self.hystart_exit = how
+        self.hystart_pending = False
+        self.ssthresh = self.cwnd
 
     def w_cubic(self, t_ms: int) -> int:
         """W_cubic(t) in bytes, t in ms since the epoch began (RFC 9438 eq. 1)."""
@@ -171,11 +251,15 @@ class Cubic(CongestionControl):
     def on_timeout(self, flight: int, now: int) -> None:
         self.on_congestion(flight, now)
         self.cwnd = self.mss
+        self._hystart_restart()  # (cubictcp_state on TCP_CA_Loss)
 
 
-def make_congestion_control(name: str, mss: int, initial_segments: int = 10) -> CongestionControl:
-    classes: dict[str, type[CongestionControl]] = {"reno": CongestionControl, "newreno": NewReno, "cubic": Cubic}
+def make_congestion_control(name: str, mss: int, initial_segments: int = 10, *,
+                            hystart: bool = True) -> CongestionControl:
+    if name == "cubic":
+        return Cubic(mss, initial_segments, hystart)
+    classes: dict[str, type[CongestionControl]] = {"reno": CongestionControl, "newreno": NewReno}
     try:
         return classes[name](mss, initial_segments)
     except KeyError:
-        raise ValueError(f"unknown congestion control {name!r}; known: {', '.join(classes)}") from None
+        raise ValueError(f"unknown congestion control {name!r}; known: reno, newreno, cubic") from None

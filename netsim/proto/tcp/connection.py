@@ -34,7 +34,7 @@ What it does, and where from:
   unread data (RFC 2525 §2.17, Linux).
 
 Not modelled: urgent data (URG is ignored), ECN, TCP Fast Open, F-RTO, RACK's time-based loss
-marking, HyStart,
+marking,
 receive-buffer autotuning, undoing a window reduction on D-SACK.
 """
 
@@ -167,7 +167,7 @@ class TCPConnection:
         self.rtx: deque[SentSegment] = deque()
         self.rtt = RttEstimator(min_rto=settings.rto_min, max_rto=settings.rto_max, initial_rto=settings.rto_initial)
         self.cc: CongestionControl = make_congestion_control(congestion or settings.congestion_control, self.mss,
-                                                             settings.initial_cwnd)
+                                                             settings.initial_cwnd, hystart=settings.hystart)
         self.ca_state = CA_OPEN
         self.dupacks = 0
         self.recover = 0
@@ -691,7 +691,7 @@ class TCPConnection:
         window = 0
         outbox = self.outbox
         queued_before = len(outbox)
-        sent_any = False
+        sent_any = reported = False
         cwnd = cc.cwnd if not probe else max(cc.cwnd, self._max - not_in_pipe + mss)
         while True:
             unsent = buf_end - self._max
@@ -728,10 +728,14 @@ class TCPConnection:
             offset = start - buf_off
             payload = bytes(data[offset : offset + size]) if size else b""  # (SendBuffer.peek)
             if options is None:
+                reported = self._dsack is not None
                 options = self._options(flags, now)
                 window = self._window_field()
             outbox.append(_make_segment(self.local_port, self.remote_port, (self.iss + start) & MASK,
                                         self.rcvbuf.rcv_nxt, flags, window, 0, options, payload, None, 0))
+            if reported:  # a D-SACK goes once: the next segment's options without it
+                options = None
+                reported = False
             seg_end = end + (1 if flags & FIN else 0)
             self.rtx.append(SentSegment(start, seg_end, flags & (FIN | SYN), now))
             self._max = seg_end
@@ -768,7 +772,8 @@ class TCPConnection:
         segment is out (the peer's delayed ACK) or 2 ms otherwise, 1 s with no RTT sample yet;
         never later than the RTO would fire (``advancing_rto``: the RTO restarts now)."""
         settings = self.settings
-        if settings.early_retrans < 3 or self._max == self._una or self.state not in _SENDING_STATES:
+        if (settings.early_retrans < 3 or self._max == self._una or self.state not in _SENDING_STATES
+                or not self._open()):
             return
         srtt = self.rtt.srtt
         delayed_ack = settings.rto_min if len(self.rtx) == 1 else 2 * MS
@@ -785,7 +790,7 @@ class TCPConnection:
         if self.state not in _SENDING_STATES or not self.rtx:
             return
         rto = self.rtt.rto
-        if self.tlp_high is None:
+        if self.tlp_high is None and self._open():
             self.tlp_retrans = False
             before = len(self.outbox)
             unsent = self._buf_off + len(self.sndbuf) - self._max
@@ -795,14 +800,20 @@ class TCPConnection:
                 seg = self.rtx[-1]
                 while seg.end - seg.start - (1 if seg.flags & FIN else 0) > self.mss:
                     seg = self._split(seg)  # the last MSS of it
-                self._retransmit(seg, now)
+                self._retransmit(seg, now, probe=True)
                 self.tlp_retrans = True
             self.tlp_high = self._max
             self.loss_probes += 1
             self.t_rtx = now + rto
             return
-        # a probe is out already: back to the RTO, due when it would have been
+        # a probe is out already, or SACKs came: back to the RTO, due when it would have been
         self.t_rtx = now + max(self.rtx[0].tx_time + rto - now, 1)
+
+    def _open(self) -> bool:
+        """Linux's Open state, where probes are sent: nothing SACKed, marked lost or resent
+        (tcp_left_out, tcp_any_retrans_done, the head's TCPCB_EVER_RETRANS)."""
+        return (self.ca_state == CA_OPEN and not (self._sacked_bytes or self._lost_bytes or self._retrans_bytes)
+                and not (self.rtx and self.rtx[0].retransmits))
 
     def _loss_probe_acked(self, una: int, delivered: bool, dsack: bool, now: int) -> None:
         """What an ACK says of the probe out (Linux's tcp_process_tlp_ack): nothing yet below
@@ -820,7 +831,9 @@ class TCPConnection:
             self.loss_probe_recoveries += 1
             cc = self.cc
             self.prior_cwnd = cc.cwnd
-            cc.on_congestion(self.flight, now)  # (tcp_init_cwnd_reduction, CWR, tcp_end_cwnd_reduction)
+            # (tcp_init_cwnd_reduction, CWR, tcp_end_cwnd_reduction; Reno's ssthresh from the
+            # window, as tcp_reno_ssthresh: the flight is only the tail here)
+            cc.on_congestion(cc.cwnd, now)
             cc.cwnd = max(cc.ssthresh, self.mss)
         elif not delivered:
             self.tlp_high = None
@@ -852,7 +865,10 @@ class TCPConnection:
         self.rtx.insert(index + 1, tail)
         return tail
 
-    def _retransmit(self, seg: SentSegment, now: int) -> None:
+    def _retransmit(self, seg: SentSegment, now: int, probe: bool = False) -> None:
+        """Send ``seg`` again.  ``probe``: as a tail loss probe, which Linux sends with
+        __tcp_retransmit_skb: not counted as retransmitted data out (so the segment can still
+        be fast-retransmitted) and not starting the give-up clock."""
         if seg.flags & SYN:
             self._send_syn(now)
             return
@@ -863,6 +879,8 @@ class TCPConnection:
         seg.retransmits += 1
         seg.tx_time = now
         self.total_retransmits += 1
+        if probe:
+            return
         if self.ca_state == CA_RECOVERY:
             self.prr_out += 1
         if not seg.retrans_out:
@@ -870,9 +888,11 @@ class TCPConnection:
             self._retrans_bytes += seg.end - seg.start
         if self.retrans_stamp is None:
             self.retrans_stamp = now
-        if self.t_rtx is None:
+        if self.t_rtx is None or seg is self.rtx[0]:
+            # the RTO from now when the head goes again (tcp_xmit_retransmit_queue), replacing
+            # a pending probe
             self.t_rtx = now + self.rtt.rto
-            self.t_tlp = None  # (the RTO rearmed for a retransmission replaces a pending probe)
+            self.t_tlp = None
 
     # --- segment arrival (RFC 9293 §3.10.7) ----------------------------------------------------
 
@@ -1184,31 +1204,54 @@ class TCPConnection:
             acked = 0
         window_changed = self._window_update(seg.seq, ack, seg.window)
         sacked_new = 0
-        dsack = False
-        if self.sack_ok and self.rtx:
+        dsack = 0  # the bytes a D-SACK reports
+        dsack_tlp = False
+        if self.sack_ok:
             for option in seg.options:
                 if type(option) is TCPOptionSACK:
                     blocks = option.blocks
-                    left, right = blocks[0]
-                    if 0 < ((ack - left) & MASK) < HALF or (len(blocks) > 1 and not seq_lt(left, blocks[1][0])
-                                                             and not seq_gt(right, blocks[1][1])):
-                        self.dsacks_received += 1  # RFC 2883 §4: below the ACK, or inside the second block
-                        dsack = True
-                    sacked_new = self._sack_arrival(blocks)
+                    dsack, dsack_tlp = self._dsack_received(blocks, ack)
+                    if self.rtx:
+                        sacked_new = self._sack_arrival(blocks)
                     break
         outstanding = self._max > self._una
-        if self.tlp_high is not None:  # (Linux: before the window moves on this ACK)
+        if self.tlp_high is not None and not 0 < ((una - ack) & MASK) < HALF:
+            # (Linux: before the window moves on this ACK; never for an old one)
             self._loss_probe_acked(self._una + acked, bool(acked or sacked_new or seg.payload or window_changed),
-                                   dsack, now)
+                                   dsack_tlp, now)
         if acked:
             self._new_ack(acked, now, tsecr, sacked_new)
-        elif outstanding and (sacked_new or (not seg.payload and not seg.flags & (SYN | FIN) and not window_changed)):
+        elif outstanding and (sacked_new or (not seg.payload and not seg.flags & (SYN | FIN) and not window_changed
+                                             and not dsack)):
+            # (an ACK whose news is a D-SACK is no duplicate: Linux's FLAG_DSACKING_ACK)
             self._dup_ack(now, sacked_new)
+        elif dsack and self.ca_state == CA_RECOVERY:
+            # a D-SACK still tells PRR a segment left the network (tcp_dsack_seen's sack_delivered)
+            self._reduce_cwnd(dsack, False, False)
+            self._push(now)
         if self.fin_queued and self._una == self._fin_off + 1 and not self._fin_acked(now):
             return False
         if window_changed and self.snd_wnd and self.t_persist is not None:
             self.t_persist = None
         return True
+
+    def _dsack_received(self, blocks: tuple[tuple[int, int], ...], ack: int) -> tuple[int, bool]:
+        """A D-SACK in an ACK's SACK blocks (RFC 2883 §4: the first block below the ACK, or
+        inside the second): its length in bytes (0 if none), counted as Linux's tcp_dsack_seen
+        counts it (in segments; none for a block longer than the largest window), and whether it
+        reports the tail loss probe (FLAG_DSACK_TLP: it ends where the probe ended, one MSS at
+        most)."""
+        left, right = blocks[0]
+        if not (0 < ((ack - left) & MASK) < HALF or (len(blocks) > 1 and not seq_lt(left, blocks[1][0])
+                                                     and not seq_gt(right, blocks[1][1]))):
+            return 0, False
+        size = (right - left) & MASK
+        if not size or size >= HALF or size > max(self.max_snd_wnd, self.mss):
+            return 0, False
+        mss = max(1, self.mss)
+        self.dsacks_received += -(-size // mss)
+        high = self.tlp_high
+        return size, high is not None and right == (self.iss + high) & MASK and size <= mss
 
     def _fin_acked(self, now: int) -> bool:
         """The state change an ACK of our FIN brings; False when the connection is over."""
@@ -1248,6 +1291,7 @@ class TCPConnection:
         karn = False
         rtx = self.rtx
         delivered = sacked_new  # bytes this ACK tells us arrived for the first time
+        newest: int | None = None  # when the newest segment acknowledged (sent once) left
         while rtx and rtx[0].end <= new_una:
             seg = rtx.popleft()
             size = seg.end - seg.start
@@ -1261,10 +1305,12 @@ class TCPConnection:
                 self._retrans_bytes -= size
             if seg.retransmits:
                 karn = True
-            elif rtt_sample is None and not seg.sacked:
-                # the oldest segment sent once and not already SACKed (Linux seq_rtt: a SACKed
-                # segment's time is its SACK's, not this ACK's)
-                rtt_sample = now - seg.tx_time
+            elif not seg.sacked:
+                newest = seg.tx_time
+                if rtt_sample is None:
+                    # the oldest segment sent once and not already SACKed (Linux seq_rtt: a
+                    # SACKed segment's time is its SACK's, not this ACK's)
+                    rtt_sample = now - newest
         if rtx and rtx[0].start < new_una:
             # a partial ACK of the head segment: trim it (Linux tcp_trim_head)
             head = rtx[0]
@@ -1293,6 +1339,12 @@ class TCPConnection:
                 rtt_sample = None
         if rtt_sample is not None:
             self.rtt.sample(rtt_sample)
+        cc = self.cc
+        if cc.hystart_pending and cc.cwnd < cc.ssthresh:
+            # Linux's pkts_acked with ca_rtt: the newest segment's RTT (the timestamp's when a
+            # retransmission was acknowledged), before the window grows on this ACK
+            ca_rtt = rtt_sample if karn else (now - newest if newest is not None else None)
+            cc.pkts_acked(ca_rtt, now, new_una, self._max, self.rtt.srtt)
         if self._una == 0:
             acked -= 1  # the SYN is not data: it does not grow the congestion window
         self._una = new_una
@@ -1300,7 +1352,6 @@ class TCPConnection:
         self.dupacks = 0
         sml = self._snd_sml
         self._snd_sml = sml if sml > new_una else new_una
-        cc = self.cc
         if self.ca_state == CA_OPEN:
             cc.on_ack(acked, now, self.rtt.srtt)
         elif self.ca_state == CA_LOSS:
@@ -1321,9 +1372,10 @@ class TCPConnection:
                 mss = max(1, self.mss)
                 newly_lost = False
                 if not self.sack_ok:
-                    # Linux's tcp_remove_reno_sacks: the duplicates counted already were delivered
+                    # Linux's tcp_remove_reno_sacks: the duplicates counted already were delivered;
+                    # one segment of the ACK filled the hole, the rest had drawn duplicates
                     delivered = max(acked - self._reno_sacked * mss, mss)
-                    self._reno_sacked = max(0, self._reno_sacked - acked // mss)
+                    self._reno_sacked = max(0, self._reno_sacked - (-(-acked // mss) - 1))
                     if rtx and not rtx[0].lost:
                         rtx[0].lost = True
                         self._lost_bytes += rtx[0].end - rtx[0].start
@@ -1467,13 +1519,14 @@ class TCPConnection:
         in_order = seq == before
         had_ooo = bool(rcvbuf._ooo)
         ready = rcvbuf._ready
-        if not in_order:
-            if 0 < ((before - seq) & MASK) < HALF:
-                self._duplicate_arrived(seq, before, False)  # starts with bytes we have (tcp_data_queue)
-            elif had_ooo:
-                held = rcvbuf.held(seq, size)  # bytes waiting out of order already (tcp_data_queue_ofo)
-                if held is not None:
-                    self._duplicate_arrived(held[0], held[1], False)
+        if not in_order and 0 < ((before - seq) & MASK) < HALF:
+            self._duplicate_arrived(seq, before, False)  # starts with bytes we have (tcp_data_queue)
+        elif had_ooo:
+            # bytes waiting out of order already: tcp_data_queue_ofo, or tcp_ofo_queue when
+            # in-order data reaches them
+            held = rcvbuf.held(seq, size)
+            if held is not None:
+                self._duplicate_arrived(held[0], held[1], False)
         if in_order and not had_ooo and size <= rcvbuf.capacity - len(ready):
             # the common case, as ReceiveBuffer.insert does it: it all fits, nothing to drain
             ready += payload

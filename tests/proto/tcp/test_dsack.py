@@ -111,3 +111,50 @@ def test_a_lossy_transfer_with_duplicates_is_reported_and_counted() -> None:
     for seg in reported:
         left, right = _blocks(seg)[0]
         assert 0 < ((right - left) & 0xFFFFFFFF) <= 1448 and 0 <= ((seg.ack - right) & 0xFFFFFFFF) < 1 << 31
+
+
+def test_a_duplicate_across_two_held_chunks_is_reported_whole() -> None:
+    """Linux coalesces held out-of-order data (or extends the D-SACK, tcp_dsack_extend)."""
+    conn = _receiver()
+    conn.segment_arrives(data_in(conn, 1000, b"x" * 500), 20 * MS)
+    conn.segment_arrives(data_in(conn, 1500, b"y" * 500), 21 * MS)
+    conn.take_outbox()
+    conn.segment_arrives(data_in(conn, 1250, b"x" * 250 + b"y" * 250), 22 * MS)
+    [ack] = conn.take_outbox()
+    assert _blocks(ack)[0] == (seq_add(conn.irs, 1251), seq_add(conn.irs, 1751))
+
+
+def test_in_order_data_over_held_data_reports_the_overlap() -> None:
+    """tcp_ofo_queue: in-order data that reaches bytes held out of order reports the overlap."""
+    conn = _receiver()
+    conn.segment_arrives(data_in(conn, 1000, b"z" * 500), 20 * MS)
+    conn.take_outbox()
+    conn.segment_arrives(data_in(conn, 0, b"a" * 1000 + b"z" * 200), 21 * MS)
+    [ack] = conn.take_outbox()
+    assert ack.ack == seq_add(conn.irs, 1501)
+    assert _blocks(ack) == ((seq_add(conn.irs, 1001), seq_add(conn.irs, 1201)),)
+    assert conn.rcvbuf.read(4096) == b"a" * 1000 + b"z" * 500
+
+
+def test_a_pending_d_sack_rides_on_one_segment_of_a_burst() -> None:
+    conn = _receiver()
+    conn.segment_arrives(data_in(conn, 0, b"a" * 1000), 20 * MS)
+    conn.on_timer(60 * MS)
+    conn.take_outbox()
+    conn._duplicate_arrived(seq_add(conn.rcv_nxt, -1000), conn.rcv_nxt, False)  # as _data_arrival would
+    conn.send(bytes(5000), 70 * MS)
+    reported = [bool(_blocks(segment)) for segment in conn.take_outbox()]
+    assert reported[0] and not any(reported[1:]) and len(reported) > 1
+
+
+def test_a_d_sack_is_counted_with_nothing_outstanding() -> None:
+    """tcp_check_dsack runs before tcp_ack's `if (!tp->packets_out)`: counted in segments."""
+    options = (TCPOptionMSS(1000), TCPOptionNOP(), TCPOptionNOP(), TCPOptionSACKPermitted())
+    conn = passive_established(syn_options=options)
+    assert conn.snd_una == conn.snd_nxt
+    una = conn.snd_una
+    old = (seq_add(una, -1500), una)  # (1.5 segments of 1000 bytes: two)
+    ack = TCPSegment(src_port=40000, dst_port=9000, seq=seq_add(conn.irs, 1), ack=una, flags=ACK, window=65535,
+                     options=(TCPOptionNOP(), TCPOptionNOP(), TCPOptionSACK((old,))))
+    conn.segment_arrives(ack, 30 * MS)
+    assert conn.dsacks_received == 2

@@ -10,11 +10,14 @@ reduced once.  The wire here: 5 ms each way, so SRTT = 10 ms and the RTO 210 ms.
 
 from __future__ import annotations
 
-from netsim.proto.tcp.connection import TCPConnection
+import pytest
+
+from netsim.proto.tcp.connection import ACK, TCPConnection
 from netsim.proto.tcp.settings import MS, TCPSettings
 from netsim.wire.tcp import TCPSegment
+from netsim.wire.tcp_options import TCPOptionMSS, TCPOptionNOP, TCPOptionSACK, TCPOptionSACKPermitted
 from tests.proto.tcp.harness import App, Pair, Wire
-from tests.proto.tcp.test_connection import established_pair
+from tests.proto.tcp.test_connection import PEER_ISS, active_established, established_pair, inbound
 
 
 def _sent(pair: Pair, who: str, since: int, una: int) -> list[tuple[int, int, int]]:
@@ -95,3 +98,95 @@ def test_no_probe_without_sack_or_with_tcp_early_retrans_below_3() -> None:
         pair.run(t0 + 500 * MS)
         assert _sent(pair, "A", t0, una)[10:][:1] == [(210, 0, 1448)]  # the RTO, for the first segment
         assert a.loss_probes == 0
+
+
+# --- what a review against Linux found (each once wrong) --------------------------------------
+
+
+def _drop_first(pair: Pair, seq: int, times: int) -> list[int]:
+    """Drop the first ``times`` transmissions of the segment at ``seq`` (A to B); returns when."""
+    when: list[int] = []
+
+    def drop(side: int, seg: TCPSegment) -> bool:
+        if side == 0 and seg.seq == seq and len(when) < times:
+            when.append(pair.now)
+            return True
+        return False
+
+    pair.wire.drop_if = drop
+    return when
+
+
+def test_a_lost_probe_does_not_stop_the_fast_retransmission_of_its_segment() -> None:
+    """The probe goes out as Linux's __tcp_retransmit_skb sends it: not as retransmitted data
+    in flight, so when SACKs later show the tail lost it is resent at once, not at the RTO."""
+    pair, a, t0, una = _start()
+    last = (a.snd_nxt + 9 * 1448) & 0xFFFFFFFF
+    dropped = _drop_first(pair, last, 2)  # the tail and its probe
+    a.send(bytes(10 * 1448), t0)
+    pair.flush()
+    pair.run(t0 + 250 * MS)
+    assert [(t - t0) // MS for t in dropped] == [0, 220] and a.loss_probes == 1
+    a.send(bytes(6 * 1448), pair.now)  # six more: their SACKs mark the tail lost
+    pair.flush()
+    pair.run(t0 + 300 * MS)
+    resent = [t for t, ms, _size in _sent(pair, "A", t0, una) if ms == 9 * 1448]
+    assert resent[-1] < 270 and a.rto_expiries == []  # (the six left at 250 ms; their SACKs at 260)
+
+
+def test_the_head_resent_restarts_the_rto() -> None:
+    """tcp_xmit_retransmit_queue rearms the RTO from now when it resends the head: a head
+    lost twice (the original and its fast retransmission) is resent by the RTO one RTO after
+    the fast retransmission, not after the original."""
+    pair, a, t0, _una = _start()
+    dropped = _drop_first(pair, a.snd_nxt, 2)
+    a.send(bytes(10 * 1448), t0)
+    pair.flush()
+    pair.run(t0 + 400 * MS)
+    assert [(t - t0) // MS for t in dropped] == [0, 10]
+    assert [(t - t0) // MS for t in a.rto_expiries] == [10 + 210]
+
+
+def test_acks_that_only_carry_a_d_sack_are_not_duplicates() -> None:
+    """Linux's FLAG_DSACKING_ACK: three of them start no recovery."""
+    options = (TCPOptionMSS(1000), TCPOptionNOP(), TCPOptionNOP(), TCPOptionSACKPermitted())
+    conn = active_established(peer_options=options)
+    conn.send(bytes(20_000), 20 * MS)
+    conn.take_outbox()
+    una = conn.snd_una
+    conn.segment_arrives(inbound(PEER_ISS + 1, una + 3000, ACK), 30 * MS)
+    conn.take_outbox()
+    for i in range(3):
+        dsack = (TCPOptionNOP(), TCPOptionNOP(), TCPOptionSACK(((una + 1000 * i, una + 1000 * (i + 1)),)))
+        conn.segment_arrives(inbound(PEER_ISS + 1, una + 3000, ACK, options=dsack), 31 * MS + i)
+        assert conn.take_outbox() == []
+    assert conn.dupacks == 0 and conn.ca_state == 0 and conn.dsacks_received == 3
+
+
+@pytest.mark.parametrize(("congestion", "ssthresh"), [("newreno", 10), ("cubic", 14)])
+def test_a_repaired_tail_loss_cuts_the_window_not_the_tail(congestion: str, ssthresh: int) -> None:
+    """tcp_process_tlp_ack -> tcp_init_cwnd_reduction: Reno's ssthresh is half the window
+    (tcp_reno_ssthresh), not half the tail still in flight."""
+    pair, a, t0, _una = _start(TCPSettings(congestion_control=congestion, initial_cwnd=20))
+    _drop_first(pair, (a.snd_nxt + 19 * 1448) & 0xFFFFFFFF, 1)
+    a.cc.ssthresh = 20 * 1448  # (out of slow start, so the window stays 20 segments)
+    a.send(bytes(20 * 1448), t0)
+    pair.flush()
+    pair.run(t0 + 400 * MS)
+    assert a.loss_probes == 1
+    a.send(bytes(1448), pair.now)
+    pair.flush()
+    pair.run(pair.now + 100 * MS)
+    assert a.loss_probe_recoveries == 1 and a.ssthresh // 1448 == ssthresh
+
+
+def test_no_probe_while_sacked_data_is_out() -> None:
+    """Linux sends probes in the Open state only (tcp_schedule_loss_probe): with a hole SACKed
+    around (the Disorder state) the RTO stays armed, and no SACKed segment is probed."""
+    pair, a, t0, una = _start()
+    _drop_first(pair, (a.snd_nxt + 7 * 1448) & 0xFFFFFFFF, 1)
+    a.send(bytes(10 * 1448), t0)
+    pair.flush()
+    pair.run(t0 + 300 * MS)
+    assert a.loss_probes == 0
+    assert [ms // 1448 for t, ms, _size in _sent(pair, "A", t0, una)[10:]] == [7]  # the RTO's, for the hole

@@ -754,8 +754,8 @@ class TCPConnection:
             self.t_persist = None
             if self.t_rtx is None and self.t_tlp is None:
                 self.t_rtx = now + self.rtt.rto
-            if self.ca_state == CA_OPEN and self.sack_ok and not probe:
-                self._schedule_loss_probe(now, False)
+            if self.sack_ok and self.ca_state == CA_OPEN and not probe:
+                self._schedule_loss_probe(now, self.rtx[0].tx_time + self.rtt.rto - now)
         elif self._max == self._una and buf_end > self._max and self.t_persist is None:
             # nothing in flight and data held back: only the window can be holding it (a zero
             # window, or one too small to use): the persist timer (RFC 9293 §3.8.6.1)
@@ -766,21 +766,21 @@ class TCPConnection:
 
     # --- tail loss probes (RFC 8985 §7) ------------------------------------------------------------
 
-    def _schedule_loss_probe(self, now: int, advancing_rto: bool) -> None:
+    def _schedule_loss_probe(self, now: int, rto_delta: int) -> None:
         """Arm the probe timeout in place of the RTO (Linux's tcp_schedule_loss_probe, called
         with SACK, in the Open state, data in flight): PTO = 2 SRTT, plus TCP_RTO_MIN when one
         segment is out (the peer's delayed ACK) or 2 ms otherwise, 1 s with no RTT sample yet;
-        never later than the RTO would fire (``advancing_rto``: the RTO restarts now)."""
+        never later than the RTO would fire (``rto_delta`` from now).  (Runs for every ACK and
+        every burst: the Open test is _open written out.)"""
         settings = self.settings
-        if (settings.early_retrans < 3 or self._max == self._una or self.state not in _SENDING_STATES
-                or not self._open()):
+        rtx = self.rtx
+        if (settings.early_retrans < 3 or not rtx or self.state not in _SENDING_STATES or self.ca_state != CA_OPEN
+                or self._sacked_bytes or self._lost_bytes or self._retrans_bytes or rtx[0].retransmits):
             return
         srtt = self.rtt.srtt
-        delayed_ack = settings.rto_min if len(self.rtx) == 1 else 2 * MS
-        timeout = 2 * srtt + delayed_ack if srtt else settings.rto_initial
-        rto_delta = self.rtt.rto if advancing_rto else self.rtx[0].tx_time + self.rtt.rto - now
-        if rto_delta > 0:
-            timeout = min(timeout, rto_delta)
+        timeout = 2 * srtt + (settings.rto_min if len(rtx) == 1 else 2 * MS) if srtt else settings.rto_initial
+        if 0 < rto_delta < timeout:
+            timeout = rto_delta
         self.t_tlp = now + timeout
         self.t_rtx = None
 
@@ -1387,10 +1387,11 @@ class TCPConnection:
         # the retransmission timer (RFC 6298 §5.2, §5.3), or a loss probe before it (Linux's
         # tcp_set_xmit_timer)
         if self._max > self._una:
-            self.t_rtx = now + self.rtt.rto
+            rto = self.rtt.rto
+            self.t_rtx = now + rto
             self.t_tlp = None
-            if self.ca_state == CA_OPEN and self.sack_ok:
-                self._schedule_loss_probe(now, True)
+            if self.sack_ok and self.ca_state == CA_OPEN:
+                self._schedule_loss_probe(now, rto)  # (the RTO restarts now: Linux's advancing_rto)
         else:
             self.t_rtx = self.t_tlp = None
 

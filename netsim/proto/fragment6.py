@@ -57,8 +57,6 @@ from netsim.proto.fragment import Reassembler
 from netsim.units import S
 from netsim.wire.icmpv6 import ICMPv6ParameterProblem, ICMPv6ParameterProblemCode
 
-#: RFC 8200 §5: every link carries 1280 bytes
-MIN_MTU = 1280
 #: Linux ``net.ipv6.ip6frag_time``
 DEFAULT_TIMEOUT = 60 * S
 
@@ -92,10 +90,10 @@ def fragment_ipv6(datagram: bytes, mtu: int, identification: int) -> list[bytes]
     as Linux's ``ip6_fragment`` does; a datagram that fits is returned alone, unchanged.
 
     Raises:
-        ValueError: ``mtu`` below 1280, or an identification that is not 32 bits.
+        ValueError: an MTU that leaves no room for 8 bytes of data after the unfragmentable part
+            and the Fragment header (ip6_fragment's "too big"; any link IPv6 runs on has 1280,
+            RFC 8200 §5), or an identification that is not 32 bits.
     """
-    if type(mtu) is not int or mtu < MIN_MTU:
-        raise ValueError(f"an IPv6 link carries at least {MIN_MTU} bytes (RFC 8200 §5), got {mtu!r}")
     if not 0 <= identification <= 0xFFFFFFFF:
         raise ValueError(f"a fragment identification is 32 bits, got {identification!r}")
     if len(datagram) <= mtu:
@@ -105,6 +103,8 @@ def fragment_ipv6(datagram: bytes, mtu: int, identification: int) -> list[bytes]
     next_header, header[link] = header[link], _FRAGMENT
     rest = memoryview(datagram)[unfragmentable:]
     room = (mtu - unfragmentable - 8) & ~7
+    if room < 8:
+        raise ValueError(f"an MTU of {mtu} leaves no room for 8 bytes of data a fragment")
     pieces = []
     for position in range(0, len(rest), room):
         data = rest[position : position + room]

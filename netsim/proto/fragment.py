@@ -28,6 +28,10 @@ Reassembly follows Linux's ``ip_defrag`` since the 2018 FragmentSmack rework:
 Not modelled: ``ipfrag_max_dist`` (a datagram re-initialised when 64 other fragments from the
 same source arrive in between).
 
+The table of datagrams, its limits and timer, and the placing of each fragment's data are
+shared with IPv6 (:class:`Reassembler`, as Linux's ``inet_fragment.c`` serves both; the IPv6
+rules are in :mod:`netsim.proto.fragment6`).
+
 Drop reasons are counted in :attr:`IPv4Reassembler.drops`, one count per event (a fragment
 refused, or a datagram discarded): ``frag-duplicate``, ``frag-overlap``, ``frag-bad-length``,
 ``frag-empty``, ``frag-oversize``, ``frag-ecn``, ``frag-timeout``, ``frag-memory-limit``,

@@ -16,16 +16,28 @@ Solicitation goes to the target's solicited-node group with our link-layer addre
 and is answered with a solicited, override Neighbor Advertisement (§7.2.4).
 
 Routers forward IPv6 as Linux's ``ip6_forward`` does (see :meth:`IPv6Stack.forward`): hop
-limit, Packet Too Big instead of fragmentation, link-local scope.  ICMPv6 errors (RFC 4443) are
-sent within §2.4's rules and the host's rate limit, and received ones reach their socket with
-Linux's errnos; Packet Too Big lowers the path MTU (RFC 8201).  Ping sockets work over IPv6.
+limit, Packet Too Big instead of fragmentation, link-local scope; fragments and other extension
+headers pass untouched.  ICMPv6 errors (RFC 4443) are sent within §2.4's rules and the host's
+rate limit, and received ones reach their socket with Linux's errnos (the quoted datagram's
+extension headers skipped, a first fragment's Fragment header among them); Packet Too Big
+lowers the path MTU (RFC 8201).  Ping sockets work over IPv6.
+
+Fragmentation happens at the source only (RFC 8200 §4.5; :mod:`netsim.proto.fragment6`): a UDP
+or ICMPv6 datagram larger than the path MTU leaves as fragments cut as Linux's ``ip6_fragment``
+cuts them, under a random identification, unless the socket set IPV6_DONTFRAG (then EMSGSIZE,
+RFC 3542 §11.2); TCP never needs it.  Received fragments are put back together as Linux's
+``ipv6_frag_rcv`` does (60 s, Time Exceeded code 1, Parameter Problem for bad lengths and for a
+first fragment without the whole header chain, overlaps fatal, atomic fragments taken at once,
+4 MiB held at most), every refusal counted on the interface as ``ipv6-frag-...``, and the whole
+datagram goes to UDP, ICMPv6 or TCP as an unfragmented one would.
 
 Router advertisements and SLAAC are in :mod:`netsim.sim.slaac`.
 
-Simplified (documented): no duplicate address detection, no
-redirects, no extension headers on received packets (dropped and counted; routers forward them
-untouched), no fragmentation (a datagram larger than the path MTU fails with EMSGSIZE, as with
-IPV6_DONTFRAG; Linux would add a fragment header for UDP).
+Simplified (documented): no duplicate address detection, no redirects, no extension headers
+but the Fragment header on received packets (the others are dropped and counted as
+``ipv6-extension-headers``; routers forward them untouched), no IPV6_MTU_DISCOVER, and
+datagrams to one of our own addresses go through ``lo`` whole, whatever their size (Linux's
+loopback MTU would fragment one over 65536 bytes).
 """
 
 from __future__ import annotations
@@ -286,17 +298,14 @@ class IPv6Stack:
         discovery's."""
         if flow_label is None:
             flow_label = self.auto_flow_label(src, dst, next_header, payload)
-        if dst in self.local:
-            iface = self.host.interfaces["lo"]
-            data = IPv6Packet(src=src, dst=dst, next_header=next_header, payload=payload,
-                              hop_limit=self.hop_limit if hop_limit is None else hop_limit,
-                              flow_label=flow_label).to_bytes()
-            iface.transmit(bytes(6) + bytes(6) + ETHERTYPE_IPV6 + data)
-            return 0
-        where = self.interface_for(src, dst)
-        if where is None:
-            return errno.ENETUNREACH
-        out, hop = where
+        local = dst in self.local
+        if local:
+            out, hop = self.host.interfaces["lo"], dst
+        else:
+            where = self.interface_for(src, dst)
+            if where is None:
+                return errno.ENETUNREACH
+            out, hop = where
         if hop_limit is None:
             neighbour_discovery = next_header == _ICMPV6 and isinstance(
                 payload, ICMPv6NeighborSolicitation | ICMPv6NeighborAdvertisement)
@@ -307,6 +316,9 @@ class IPv6Stack:
             data = packet.to_bytes()
         except ValueError:
             return errno.EMSGSIZE  # a payload over 65535 bytes (what to_bytes refuses)
+        if local:
+            out.transmit(bytes(12) + ETHERTYPE_IPV6 + data)  # (whole, whatever its size: see the module docstring)
+            return 0
         mtu = self.host.path_mtu(dst, out)
         if len(data) <= mtu:
             self._to_neighbor(out, hop, data)

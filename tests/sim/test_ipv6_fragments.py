@@ -155,6 +155,19 @@ def test_udp_over_ipv6_takes_65527_bytes_fragmented_and_refuses_one_more() -> No
     assert b.ip6.reassembler.reassembled == 1 and a.ip6.reassembler.reassembled == 1
 
 
+@pytest.mark.parametrize("destination", [B, A])
+def test_an_echo_request_over_65535_bytes_is_emsgsize_even_to_ourselves(destination: str) -> None:
+    net, a, _r, _b = _routed()
+    result: dict[str, Any] = {}
+
+    def run() -> Any:
+        result["ping"] = yield from ping(a, destination, count=1, size=65528)
+
+    net.process(run())
+    net.run("2s")
+    assert result["ping"].errors == ("EMSGSIZE",)
+
+
 def test_ping_with_3000_bytes_over_ipv6_is_fragmented_both_ways() -> None:
     net, a, _r, _b = _routed()
     near = Capture(a["eth0"], "ip6")

@@ -6,7 +6,8 @@ the client's error queue (errno, ICMP type and code, the MTU a Packet Too Big ca
 it), what a connected socket without IPV6_RECVERR/IP_RECVERR gets (which errors are "hard"),
 the path MTU the socket reports, what the next oversized send fails with, how many errors a
 burst of probes draws (the rate limit), whether an error also becomes the socket's pending
-error, and the TCP MSS after Packet Too Big.  Skipped where the machine cannot create
+error, the fragments a datagram over the path MTU leaves as (sizes, offsets, M flags, one
+identification), and the TCP MSS after Packet Too Big.  Skipped where the machine cannot create
 namespaces; NETSIM_REQUIRE_NETNS=1 makes that a failure.
 """
 

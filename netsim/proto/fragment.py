@@ -28,6 +28,10 @@ Reassembly follows Linux's ``ip_defrag`` since the 2018 FragmentSmack rework:
 Not modelled: ``ipfrag_max_dist`` (a datagram re-initialised when 64 other fragments from the
 same source arrive in between).
 
+The table of datagrams, its limits and timer, and the placing of each fragment's data are
+shared with IPv6 (:class:`Reassembler`, as Linux's ``inet_fragment.c`` serves both; the IPv6
+rules are in :mod:`netsim.proto.fragment6`).
+
 Drop reasons are counted in :attr:`IPv4Reassembler.drops`, one count per event (a fragment
 refused, or a datagram discarded): ``frag-duplicate``, ``frag-overlap``, ``frag-bad-length``,
 ``frag-empty``, ``frag-oversize``, ``frag-ecn``, ``frag-timeout``, ``frag-memory-limit``,
@@ -39,7 +43,7 @@ from __future__ import annotations
 from bisect import bisect_right
 from collections import Counter
 from ipaddress import IPv4Address
-from typing import Any
+from typing import Any, ClassVar, Generic, TypeVar
 
 import attrs
 
@@ -162,33 +166,39 @@ def fragment_ipv4(packet: IPv4Packet, mtu: int) -> list[IPv4Packet]:
 
 # --- reassembly ------------------------------------------------------------------------------
 
+K = TypeVar("K")
+F = TypeVar("F")
+
 
 @attrs.frozen
-class ExpiredDatagram:
+class ExpiredDatagram(Generic[K, F]):
     """A datagram that timed out before it was complete.
 
     ``first_fragment`` is its fragment zero if that had arrived — the only case in which the
-    host sends ICMP time exceeded, code 1, quoting it (RFC 1122 §3.3.2).
+    host sends ICMP time exceeded, code 1, quoting it (RFC 1122 §3.3.2; RFC 8200 §4.5).
+    ``interface``: the name of the interface its last fragment came in on (Linux's ``fq->iif``,
+    kept by the IPv6 reassembler only).
     """
 
-    key: tuple[IPv4Address, IPv4Address, int, int]
-    first_fragment: IPv4Packet | None
+    key: K
+    first_fragment: F | None
     fragments: int
     received_bytes: int
     expired_at: int
+    interface: str = ""
 
     @property
-    def src(self) -> IPv4Address:
-        return self.key[0]
+    def src(self) -> Any:
+        return self.key[0]  # type: ignore[index]
 
     @property
-    def dst(self) -> IPv4Address:
-        return self.key[1]
+    def dst(self) -> Any:
+        return self.key[1]  # type: ignore[index]
 
 
 @attrs.define
-class _Datagram:
-    """One datagram being reassembled: Linux's ``struct ipq``."""
+class _Datagram(Generic[F]):
+    """One datagram being reassembled: Linux's ``struct ipq`` / ``struct frag_queue``."""
 
     created_at: int
     expires_at: int
@@ -197,13 +207,24 @@ class _Datagram:
     run_ends: list[int] = attrs.Factory(list)
     length: int = 0  # q.len: the highest end seen, or the total once the last fragment is in
     last_in: bool = False
-    first: IPv4Packet | None = None
+    first: F | None = None
     meat: int = 0  # bytes held
     memory: int = 0  # bytes accounted against max_bytes
     fragments: int = 0
     ecn: int = 0  # bitmask of ECN codepoints seen: 1 << codepoint
     max_size: int = 0  # largest fragment on the wire
-    max_df_size: int = 0  # largest fragment with DF set
+    max_df_size: int = 0  # largest fragment with DF set (IPv4)
+    interface: str = ""  # where the last fragment came in (IPv6)
+
+    @property
+    def complete(self) -> bool:
+        """Fragment zero and the last fragment in, and nothing missing between them."""
+        return self.first is not None and self.last_in and self.meat == self.length
+
+    @property
+    def congestion_experienced(self) -> bool:
+        """CE in any fragment, which marks the whole datagram (RFC 3168 §5.3)."""
+        return bool(self.ecn & _CE)
 
 
 def _non_negative(_inst: Any, attribute: Any, value: Any) -> None:
@@ -220,26 +241,30 @@ _NOT_ECT, _ECT1, _ECT0, _CE = 1, 2, 4, 8  # 1 << codepoint (RFC 3168: 00, 01, 10
 
 
 @attrs.define
-class IPv4Reassembler:
-    """Puts fragments back together (RFC 791 §3.2, RFC 815) the way Linux's ``ip_defrag`` does.
+class Reassembler(Generic[K, F]):
+    """What IPv4 and IPv6 reassembly share, as Linux's ``inet_fragment.c`` does for both: the
+    table of datagrams in progress, its limits and timer, and the placing of each fragment's
+    data (duplicates dropped, overlaps fatal, ends checked).  ``K`` is the key of a datagram,
+    ``F`` how its fragment zero is kept (for the ICMP error quoting it).
 
     ``timeout`` is fixed for the life of the reassembler: deadlines then come in the order
     datagrams began, which keeps :meth:`next_deadline` and :meth:`on_timer` O(1) per datagram.
-    The whole datagram is built as an :class:`IPv4Packet` from fragment zero's header and
-    parsed again with ``IPv4Packet.parse(..., verify=False)``, so its payload is decoded (TCP,
-    UDP, ICMP) when it decodes, and left as bytes when it does not (``decode=False`` always
-    leaves it as bytes).
+    Each refusal is counted in :attr:`drops` under its reason, and the helpers return that
+    reason so a caller can count it where it likes (an interface's drops).
     """
 
-    timeout: int = attrs.field(default=DEFAULT_TIMEOUT, validator=_non_negative)
+    #: the family's ``timeout`` when none is given (Linux: ``ipfrag_time``, ``ip6frag_time``)
+    default_timeout: ClassVar[int] = DEFAULT_TIMEOUT
+
+    timeout: int = attrs.field(default=attrs.Factory(lambda self: self.default_timeout, takes_self=True),
+                               validator=_non_negative)
     max_bytes: int = attrs.field(default=DEFAULT_MAX_BYTES, validator=_non_negative)
     max_datagrams: int | None = attrs.field(default=None, validator=_optional_positive)
-    decode: bool = True
     drops: Counter[str] = attrs.field(init=False, factory=Counter)
     #: datagrams reassembled (Linux's ReasmOKs)
     reassembled: int = attrs.field(init=False, default=0)
-    _datagrams: dict[FragmentKey, _Datagram] = attrs.field(init=False, factory=dict)
-    _backlog: list[tuple[FragmentKey, _Datagram]] = attrs.field(init=False, factory=list)
+    _datagrams: dict[K, _Datagram[F]] = attrs.field(init=False, factory=dict)
+    _backlog: list[tuple[K, _Datagram[F]]] = attrs.field(init=False, factory=list)
     _memory: int = attrs.field(init=False, default=0)
 
     @property
@@ -251,18 +276,12 @@ class IPv4Reassembler:
         """Incomplete datagrams held."""
         return len(self._datagrams)
 
-    def on_fragment(self, packet: IPv4Packet, now: int) -> IPv4Packet | None:
-        """Take one fragment; return the whole datagram when this one completes it.
-
-        A datagram that is not a fragment (MF clear, offset 0) is returned as it is.
-        """
-        if not (packet.flags & _MF or packet.fragment_offset):
-            return packet
-        key: FragmentKey = (packet.src, packet.dst, packet.protocol, packet.identification)
-        # inet_frag_find: above the high threshold nothing new is taken in
+    def _find(self, key: K, now: int) -> _Datagram[F] | str:
+        """Linux's ``inet_frag_find``: the datagram ``key`` names, made if new; or why not."""
+        # above the high threshold nothing new is taken in
         if self._memory > self.max_bytes:
             self.drops["frag-memory-limit"] += 1
-            return None
+            return "frag-memory-limit"
         datagram = self._datagrams.get(key)
         if datagram is not None and datagram.expires_at <= now:
             # its timer is due but has not run yet: it is over; report it at the next on_timer
@@ -273,52 +292,43 @@ class IPv4Reassembler:
         if datagram is None:
             if self.max_datagrams is not None and len(self._datagrams) >= self.max_datagrams:
                 self.drops["frag-datagram-limit"] += 1
-                return None
+                return "frag-datagram-limit"
             datagram = self._datagrams[key] = _Datagram(created_at=now, expires_at=now + self.timeout)
-        return self._queue(key, datagram, packet)
+        return datagram
 
-    def _discard(self, key: FragmentKey, reason: str) -> None:
+    def _discard(self, key: K, reason: str) -> str:
         datagram = self._datagrams.pop(key)
         self._memory -= datagram.memory
         self.drops[reason] += 1
+        return reason
 
-    def _queue(self, key: FragmentKey, datagram: _Datagram, packet: IPv4Packet) -> IPv4Packet | None:
-        """Linux's ``ip_frag_queue``."""
-        raw = packet.payload
-        if not isinstance(raw, bytes):  # never for a fragment (IPv4Packet's validator)
-            raw = packet.payload_bytes()
-        data = raw
-        offset = packet.fragment_offset << 3
+    def _insert(self, key: K, datagram: _Datagram[F], offset: int, data: bytes, more: bool, wire_size: int,
+                ecn: int, first: F) -> str | None:
+        """The common part of Linux's ``ip_frag_queue`` and ``ip6_frag_queue``, after each
+        family's own checks: the ends, then ``inet_frag_queue_insert`` (a duplicate is dropped,
+        an overlap kills the datagram), then the accounting.  ``first`` is kept when ``offset``
+        is 0.  None when the data was placed, else the reason it was not."""
         end = offset + len(data)
-        if not packet.flags & _MF:
+        if not more:
             # the last fragment: bits beyond its end, or a different end, mean corruption
             if end < datagram.length or (datagram.last_in and end != datagram.length):
-                self._discard(key, "frag-bad-length")
-                return None
+                return self._discard(key, "frag-bad-length")
             datagram.last_in = True
             datagram.length = end
-        else:
-            if end & 7:  # RFC 791 wants multiples of 8; Linux trims the excess
-                end &= ~7
-                data = data[: end - offset]
-            if end > datagram.length:
-                if datagram.last_in:
-                    self._discard(key, "frag-bad-length")
-                    return None
-                datagram.length = end
+        elif end > datagram.length:
+            if datagram.last_in:
+                return self._discard(key, "frag-bad-length")
+            datagram.length = end
         if end <= offset:
-            self._discard(key, "frag-empty")
-            return None
+            return self._discard(key, "frag-empty")
 
-        # inet_frag_queue_insert: duplicates are dropped, overlaps kill the datagram
         starts, ends = datagram.run_starts, datagram.run_ends
         if not starts:
             starts.append(offset)
             ends.append(end)
         elif ends[-1] < end:  # the common case: after everything held
             if offset < ends[-1]:
-                self._discard(key, "frag-overlap")
-                return None
+                return self._discard(key, "frag-overlap")
             if offset == ends[-1]:
                 ends[-1] = end  # extends the last run
             else:
@@ -329,63 +339,41 @@ class IPv4Reassembler:
             if index and offset < ends[index - 1]:
                 if end <= ends[index - 1]:
                     self.drops["frag-duplicate"] += 1
-                    return None
-                self._discard(key, "frag-overlap")
-                return None
+                    return "frag-duplicate"
+                return self._discard(key, "frag-overlap")
             if index < len(starts) and starts[index] < end:
-                self._discard(key, "frag-overlap")
-                return None
+                return self._discard(key, "frag-overlap")
             starts.insert(index, offset)
             ends.insert(index, end)
 
-        wire_size = packet.header_len + len(raw)
         datagram.data[offset] = data
         datagram.meat += len(data)
         datagram.memory += wire_size
         datagram.fragments += 1
         self._memory += wire_size
-        datagram.ecn |= 1 << packet.ecn
+        datagram.ecn |= 1 << ecn
         datagram.max_size = max(datagram.max_size, wire_size)
-        if packet.flags & _DF:
-            datagram.max_df_size = max(datagram.max_df_size, wire_size)
         if offset == 0:
-            datagram.first = packet
-        first = datagram.first
-        if first is None or not datagram.last_in or datagram.meat != datagram.length:
-            return None
-        return self._reassemble(key, datagram, first)
+            datagram.first = first
+        return None
 
-    def _reassemble(self, key: FragmentKey, datagram: _Datagram, first: IPv4Packet) -> IPv4Packet | None:
-        """Linux's ``ip_frag_reasm``: fragment zero's header over all the data."""
-        if first.header_len + datagram.length > 0xFFFF:
-            self._discard(key, "frag-oversize")
-            return None
-        ecn = first.ecn
+    def _assemble(self, key: K, datagram: _Datagram[F], header_len: int) -> bytes | str:
+        """What Linux's ``ip_frag_reasm`` and ``ip6_frag_reasm`` share: a datagram longer than
+        65535 bytes with ``header_len`` bytes of header is discarded, as are mixed ECN
+        codepoints that RFC 3168 §5.3 forbids (Not-ECT with ECT/CE); else the data, joined, and
+        the datagram forgotten."""
+        if header_len + datagram.length > 0xFFFF:
+            return self._discard(key, "frag-oversize")
         seen = datagram.ecn
         if seen & _NOT_ECT and seen != _NOT_ECT:
-            self._discard(key, "frag-ecn")  # RFC 3168 §5.3: Not-ECT mixed with ECT or CE
-            return None
-        if seen & _CE:
-            ecn = 3
+            return self._discard(key, "frag-ecn")
         del self._datagrams[key]
         self._memory -= datagram.memory
         self.reassembled += 1
-        payload = b"".join(datagram.data[start] for start in sorted(datagram.data))
-        # DF only if the largest fragment carried it (ip_frag_reasm's max_df_size rule)
-        flags = _DF if datagram.max_df_size and datagram.max_df_size == datagram.max_size else 0
-        whole = IPv4Packet(
-            src=first.src, dst=first.dst, protocol=first.protocol, payload=payload, ttl=first.ttl,
-            identification=first.identification, flags=flags, dscp=first.dscp, ecn=ecn, options=first.options,
-        )
-        if not self.decode:
-            return whole
-        try:
-            return IPv4Packet.parse(whole.to_bytes(), verify=False)
-        except WireError:
-            return whole  # an upper-layer header that does not decode stays bytes
+        return b"".join(datagram.data[start] for start in sorted(datagram.data))
 
-    def on_timer(self, now: int) -> list[ExpiredDatagram]:
-        """Drop the datagrams whose time is up at ``now`` (Linux's ``ip_expire``)."""
+    def on_timer(self, now: int) -> list[ExpiredDatagram[K, F]]:
+        """Drop the datagrams whose time is up at ``now`` (Linux's ``ip_expire``, ``ip6_frag_expire``)."""
         expired = [self._expired(key, datagram) for key, datagram in self._backlog]
         self._backlog.clear()
         while self._datagrams:
@@ -397,9 +385,10 @@ class IPv4Reassembler:
             expired.append(self._expired(key, datagram))
         return expired
 
-    def _expired(self, key: FragmentKey, datagram: _Datagram) -> ExpiredDatagram:
+    def _expired(self, key: K, datagram: _Datagram[F]) -> ExpiredDatagram[K, F]:
         self.drops["frag-timeout"] += 1
-        return ExpiredDatagram(key, datagram.first, datagram.fragments, datagram.meat, datagram.expires_at)
+        return ExpiredDatagram(key, datagram.first, datagram.fragments, datagram.meat, datagram.expires_at,
+                               datagram.interface)
 
     def next_deadline(self) -> int | None:
         """When :meth:`on_timer` next has a datagram to expire."""
@@ -408,3 +397,68 @@ class IPv4Reassembler:
         for datagram in self._datagrams.values():
             return datagram.expires_at
         return None
+
+
+@attrs.define
+class IPv4Reassembler(Reassembler[FragmentKey, IPv4Packet]):
+    """Puts fragments back together (RFC 791 §3.2, RFC 815) the way Linux's ``ip_defrag`` does.
+
+    The whole datagram is built as an :class:`IPv4Packet` from fragment zero's header and
+    parsed again with ``IPv4Packet.parse(..., verify=False)``, so its payload is decoded (TCP,
+    UDP, ICMP) when it decodes, and left as bytes when it does not (``decode=False`` always
+    leaves it as bytes).
+    """
+
+    decode: bool = True
+
+    def on_fragment(self, packet: IPv4Packet, now: int) -> IPv4Packet | None:
+        """Take one fragment; return the whole datagram when this one completes it.
+
+        A datagram that is not a fragment (MF clear, offset 0) is returned as it is.
+        """
+        if not (packet.flags & _MF or packet.fragment_offset):
+            return packet
+        key: FragmentKey = (packet.src, packet.dst, packet.protocol, packet.identification)
+        datagram = self._find(key, now)
+        if isinstance(datagram, str):
+            return None
+        return self._queue(key, datagram, packet)
+
+    def _queue(self, key: FragmentKey, datagram: _Datagram[IPv4Packet], packet: IPv4Packet) -> IPv4Packet | None:
+        """Linux's ``ip_frag_queue``."""
+        raw = packet.payload
+        if not isinstance(raw, bytes):  # never for a fragment (IPv4Packet's validator)
+            raw = packet.payload_bytes()
+        data = raw
+        offset = packet.fragment_offset << 3
+        more = bool(packet.flags & _MF)
+        if more and (offset + len(data)) & 7:  # RFC 791 wants multiples of 8; Linux trims the excess
+            data = data[: ((offset + len(data)) & ~7) - offset]
+        wire_size = packet.header_len + len(raw)
+        if self._insert(key, datagram, offset, data, more, wire_size, packet.ecn, packet) is not None:
+            return None
+        if packet.flags & _DF:
+            datagram.max_df_size = max(datagram.max_df_size, wire_size)
+        first = datagram.first
+        if first is None or not datagram.complete:
+            return None
+        return self._reassemble(key, datagram, first)
+
+    def _reassemble(self, key: FragmentKey, datagram: _Datagram[IPv4Packet], first: IPv4Packet) -> IPv4Packet | None:
+        """Linux's ``ip_frag_reasm``: fragment zero's header over all the data."""
+        payload = self._assemble(key, datagram, first.header_len)
+        if isinstance(payload, str):
+            return None
+        # DF only if the largest fragment carried it (ip_frag_reasm's max_df_size rule)
+        flags = _DF if datagram.max_df_size and datagram.max_df_size == datagram.max_size else 0
+        whole = IPv4Packet(
+            src=first.src, dst=first.dst, protocol=first.protocol, payload=payload, ttl=first.ttl,
+            identification=first.identification, flags=flags, dscp=first.dscp,
+            ecn=3 if datagram.congestion_experienced else first.ecn, options=first.options,
+        )
+        if not self.decode:
+            return whole
+        try:
+            return IPv4Packet.parse(whole.to_bytes(), verify=False)
+        except WireError:
+            return whole  # an upper-layer header that does not decode stays bytes

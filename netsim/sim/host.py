@@ -685,7 +685,9 @@ class Host(Node):
         if isinstance(dst, IPv6Address):
             if self.ip6 is None:
                 return errno.ENETUNREACH
-            return self.ip6.send(src, dst, protocol, payload, hop_limit=ttl, flow_label=flow_label)
+            # (over IPv6 ``df`` is IPV6_DONTFRAG: the datagram is never fragmented, RFC 3542 §11.2)
+            return self.ip6.send(src, dst, protocol, payload, hop_limit=ttl, flow_label=flow_label,
+                                 dontfrag=bool(df))
         if df and ttl is None and not probe and type(payload) is TCPSegment and payload.checksum is None:
             return self._send_tcp(src, dst, payload)
         route = self.route_to(dst)
@@ -892,6 +894,9 @@ class Host(Node):
         # (PMTU entries expire lazily, on lookup: they need no timer)
         deadlines = [c.next_deadline() for c in self.neighbors.values()]
         deadlines.append(self.reassembler.next_deadline())
+        if self.ip6 is not None:
+            self.ip6.on_timer(now)
+            deadlines.append(self.ip6.reassembler.next_deadline())
         pending = [d for d in deadlines if d is not None]
         if pending:
             self._arm(max(min(pending), now))

@@ -16,16 +16,28 @@ Solicitation goes to the target's solicited-node group with our link-layer addre
 and is answered with a solicited, override Neighbor Advertisement (§7.2.4).
 
 Routers forward IPv6 as Linux's ``ip6_forward`` does (see :meth:`IPv6Stack.forward`): hop
-limit, Packet Too Big instead of fragmentation, link-local scope.  ICMPv6 errors (RFC 4443) are
-sent within §2.4's rules and the host's rate limit, and received ones reach their socket with
-Linux's errnos; Packet Too Big lowers the path MTU (RFC 8201).  Ping sockets work over IPv6.
+limit, Packet Too Big instead of fragmentation, link-local scope; fragments and other extension
+headers pass untouched.  ICMPv6 errors (RFC 4443) are sent within §2.4's rules and the host's
+rate limit, and received ones reach their socket with Linux's errnos (the quoted datagram's
+extension headers skipped, a first fragment's Fragment header among them); Packet Too Big
+lowers the path MTU (RFC 8201).  Ping sockets work over IPv6.
+
+Fragmentation happens at the source only (RFC 8200 §4.5; :mod:`netsim.proto.fragment6`): a UDP
+or ICMPv6 datagram larger than the path MTU leaves as fragments cut as Linux's ``ip6_fragment``
+cuts them, under a random identification, unless the socket set IPV6_DONTFRAG (then EMSGSIZE,
+RFC 3542 §11.2); TCP never needs it.  Received fragments are put back together as Linux's
+``ipv6_frag_rcv`` does (60 s, Time Exceeded code 1, Parameter Problem for bad lengths and for a
+first fragment without the whole header chain, overlaps fatal, atomic fragments taken at once,
+4 MiB held at most), every refusal counted on the interface as ``ipv6-frag-...``, and the whole
+datagram goes to UDP, ICMPv6 or TCP as an unfragmented one would.
 
 Router advertisements and SLAAC are in :mod:`netsim.sim.slaac`.
 
-Simplified (documented): no duplicate address detection, no
-redirects, no extension headers on received packets (dropped and counted; routers forward them
-untouched), no fragmentation (a datagram larger than the path MTU fails with EMSGSIZE, as with
-IPV6_DONTFRAG; Linux would add a fragment header for UDP).
+Simplified (documented): no duplicate address detection, no redirects, no extension headers
+but the Fragment header on received packets (the others are dropped and counted as
+``ipv6-extension-headers``; routers forward them untouched), no IPV6_MTU_DISCOVER, and
+datagrams to one of our own addresses go through ``lo`` whole, whatever their size (Linux's
+loopback MTU would fragment one over 65536 bytes).
 """
 
 from __future__ import annotations
@@ -38,6 +50,7 @@ from typing import TYPE_CHECKING, Any
 import attrs
 
 from netsim.errors import WireError
+from netsim.proto.fragment6 import FragmentRefused, IPv6Reassembler, fragment_ipv6
 from netsim.proto.routing import Route
 from netsim.sim.sockets import ICMPErrorReport, socket_name
 from netsim.wire.icmpv6 import (
@@ -55,7 +68,7 @@ from netsim.wire.icmpv6 import (
     ICMPv6UnreachableCode,
     quote_ipv6_packet,
 )
-from netsim.wire.ipv6 import IPv6Packet
+from netsim.wire.ipv6 import IPv6Fragment, IPv6Packet
 from netsim.wire.mac import MACAddress
 from netsim.wire.ndp import NDPSourceLinkLayerAddress, NDPTargetLinkLayerAddress
 from netsim.wire.tcp import TCPSegment
@@ -92,26 +105,35 @@ _UNREACHABLE: dict[int, tuple[int, bool]] = {
 _EXTENSION_HEADERS = frozenset({0, 43, 60})  # hop-by-hop, routing, destination options (RFC 8200 §4)
 
 
-def _is_icmpv6_error(packet: bytes) -> bool:
-    """Whether ``packet`` carries an ICMPv6 error message, or one cut too short to tell (Linux's
-    ``is_ineligible``: the extension headers skipped as ``ipv6_skip_exthdr`` does; a fragment
-    other than the first carries no ICMPv6 header, so it is not an error message)."""
+def _upper_layer(packet: bytes) -> tuple[int, int]:
+    """The upper-layer protocol of ``packet`` (an IPv6 datagram, perhaps cut short) and where
+    its header starts, the extension headers skipped as Linux's ``ipv6_skip_exthdr`` does:
+    -1 when an extension header is cut short, 44 (Fragment) for a fragment other than the
+    first, which carries no upper-layer header."""
     next_header, offset = packet[6], 40
     while True:
         if next_header in _EXTENSION_HEADERS:
             if len(packet) < offset + 2:
-                return True
+                return -1, offset
             next_header, offset = packet[offset], offset + (packet[offset + 1] + 1) * 8
         elif next_header == 44:  # fragment
             if len(packet) < offset + 8:
-                return True
+                return -1, offset
             if (packet[offset + 2] << 8 | packet[offset + 3]) & 0xFFF8:
-                return False
+                return 44, offset
             next_header, offset = packet[offset], offset + 8
-        elif next_header == _ICMPV6:
-            return len(packet) <= offset or packet[offset] < 128
         else:
-            return False
+            return next_header, offset
+
+
+def _is_icmpv6_error(packet: bytes) -> bool:
+    """Whether ``packet`` carries an ICMPv6 error message, or one cut too short to tell (Linux's
+    ``is_ineligible``; a fragment other than the first carries no ICMPv6 header, so it is not
+    an error message)."""
+    next_header, offset = _upper_layer(packet)
+    if next_header == _ICMPV6:
+        return len(packet) <= offset or packet[offset] < 128
+    return next_header == -1
 
 
 def icmpv6_errno(icmp_type: int, code: int) -> tuple[int, bool]:
@@ -157,6 +179,8 @@ class IPv6Stack:
         self._flow_secret = host.network.stream(f"host/{host.name}/flowlabel").getrandbits(128).to_bytes(16, "big")
         self._flow_labels: dict[tuple[Any, ...], int] = {}  # (computed once per flow)
         self.router_discovery: RouterDiscovery | None = None  # made by the first advertise/autoconfigure
+        self.reassembler = IPv6Reassembler()
+        self._fragment_ids = host.network.stream(f"host/{host.name}/fragment-id")
 
     def auto_flow_label(self, src: IPv6Address, dst: IPv6Address, next_header: int, payload: Any) -> int:
         """The flow label of a datagram we send (RFC 6437 §3), as Linux's auto_flowlabels give it:
@@ -262,34 +286,61 @@ class IPv6Stack:
     # --- output -------------------------------------------------------------------------------
 
     def send(self, src: IPv6Address, dst: IPv6Address, next_header: int, payload: Any, *,
-             hop_limit: int | None = None, flow_label: int | None = None) -> int:
+             hop_limit: int | None = None, flow_label: int | None = None, dontfrag: bool = False) -> int:
         """Send a datagram we originate; an errno, or 0 when sent or queued for resolution.
 
-        ``flow_label`` None: the flow's own (:meth:`auto_flow_label`), as Linux's auto_flowlabels
-        give every datagram but neighbour discovery's."""
+        A datagram larger than the path MTU is fragmented (RFC 8200 §4.5, Linux's
+        ``ip6_fragment``: :func:`~netsim.proto.fragment6.fragment_ipv6`) under a fresh
+        identification, unless ``dontfrag`` (IPV6_DONTFRAG, RFC 3542 §11.2, and TCP's segments,
+        which their MSS makes fit): then EMSGSIZE.  A payload over 65535 bytes is EMSGSIZE
+        either way (no jumbograms).  ``flow_label`` None: the flow's own
+        (:meth:`auto_flow_label`), as Linux's auto_flowlabels give every datagram but neighbour
+        discovery's."""
         if flow_label is None:
             flow_label = self.auto_flow_label(src, dst, next_header, payload)
-        if dst in self.local:
-            iface = self.host.interfaces["lo"]
-            data = IPv6Packet(src=src, dst=dst, next_header=next_header, payload=payload,
-                              hop_limit=self.hop_limit if hop_limit is None else hop_limit,
-                              flow_label=flow_label).to_bytes()
-            iface.transmit(bytes(6) + bytes(6) + ETHERTYPE_IPV6 + data)
-            return 0
-        where = self.interface_for(src, dst)
-        if where is None:
-            return errno.ENETUNREACH
-        out, hop = where
+        local = dst in self.local
+        if local:
+            out, hop = self.host.interfaces["lo"], dst
+        else:
+            where = self.interface_for(src, dst)
+            if where is None:
+                return errno.ENETUNREACH
+            out, hop = where
         if hop_limit is None:
             neighbour_discovery = next_header == _ICMPV6 and isinstance(
                 payload, ICMPv6NeighborSolicitation | ICMPv6NeighborAdvertisement)
             hop_limit = 255 if neighbour_discovery else self.hop_limit
-        data = IPv6Packet(src=src, dst=dst, next_header=next_header, payload=payload, hop_limit=hop_limit,
-                          flow_label=flow_label).to_bytes()
-        if len(data) > self.host.path_mtu(dst, out):  # (no fragment header: see the module docstring)
+        packet = IPv6Packet(src=src, dst=dst, next_header=next_header, payload=payload, hop_limit=hop_limit,
+                            flow_label=flow_label)
+        try:
+            data = packet.to_bytes()
+        except ValueError:
+            return errno.EMSGSIZE  # a payload over 65535 bytes (what to_bytes refuses)
+        if local:
+            out.transmit(bytes(12) + ETHERTYPE_IPV6 + data)  # (whole, whatever its size: see the module docstring)
+            return 0
+        mtu = self.host.path_mtu(dst, out)
+        if len(data) <= mtu:
+            self._to_neighbor(out, hop, data)
+            return 0
+        if dontfrag:
             return errno.EMSGSIZE
-        self._to_neighbor(out, hop, data)
+        try:
+            pieces = fragment_ipv6(data, mtu, self.fragment_id())
+        except ValueError:
+            return errno.EMSGSIZE  # a link too narrow for 8 bytes of data a fragment (ip6_fragment)
+        for piece in pieces:
+            self._to_neighbor(out, hop, piece)
         return 0
+
+    def fragment_id(self) -> int:
+        """The identification of a datagram we fragment: random, non-zero, as Linux's
+        ``ipv6_select_ident`` draws it since 5.15 (``get_random_u32_above(0)``; RFC 7739 §5
+        asks for unpredictable ones), from the host's own seeded stream."""
+        while True:
+            identification = self._fragment_ids.getrandbits(32)
+            if identification:
+                return identification
 
     def _to_neighbor(self, out: Interface, hop: IPv6Address, data: bytes) -> None:
         host = self.host
@@ -334,8 +385,14 @@ class IPv6Stack:
                 iface.drop("ipv6-not-for-host", len(data))
             return
         if packet.extensions:
-            iface.drop("ipv6-extension-headers", len(data))
-            return
+            if type(packet.extensions[0]) is IPv6Fragment:
+                whole = self._defragment(iface, data[14:])
+                if whole is None:
+                    return
+                packet = whole
+            if packet.extensions:  # (beyond the Fragment header: not served)
+                iface.drop("ipv6-extension-headers", len(data))
+                return
         payload = packet.payload if isinstance(packet.payload, bytes) else b""
         try:
             if packet.next_header == _ICMPV6:
@@ -358,6 +415,39 @@ class IPv6Stack:
                 iface.drop("ipv6-protocol-not-served", len(payload))
         except WireError as exc:
             iface.drop(f"{exc.layer}-{exc.reason}", len(payload))
+
+    def _defragment(self, iface: Interface, datagram: bytes) -> IPv6Packet | None:
+        """A datagram whose first extension header is a Fragment header, to the reassembler
+        (:class:`~netsim.proto.fragment6.IPv6Reassembler`, RFC 8200 §4.5): the whole datagram
+        once its last fragment is in (or at once for an atomic fragment, RFC 6946), None
+        meanwhile; a refused fragment is counted on ``iface`` (``ipv6-frag-...``) and answered
+        with the Parameter Problem the reassembler asks for."""
+        result = self.reassembler.on_fragment(datagram, self.host.network.now, iface.name)
+        self.host._arm(self.reassembler.next_deadline())
+        if result is None:
+            return None
+        if isinstance(result, FragmentRefused):
+            iface.drop(f"ipv6-{result.reason}", len(datagram))
+            if result.problem is not None:
+                self.icmp_error(datagram, result.problem, iface)
+            return None
+        try:
+            return IPv6Packet.parse(result, decode=False)
+        except WireError as exc:  # (extension headers behind the Fragment header, cut short)
+            iface.drop(f"{exc.layer}-{exc.reason}", len(result))
+            return None
+
+    def on_timer(self, now: int) -> None:
+        """Datagrams whose 60 s are up (``ip6frag_time``): dropped, and answered with Time
+        Exceeded code 1 quoting fragment zero when that had arrived (RFC 8200 §4.5; Linux's
+        ``ip6frag_expire_frag_queue``, from the interface the last fragment came in on)."""
+        for expired in self.reassembler.on_timer(now):
+            iface = self.host.interfaces.get(expired.interface)
+            if iface is None:
+                continue
+            iface.drop("ipv6-frag-timeout", expired.received_bytes)
+            if expired.first_fragment is not None:
+                self.icmp_error(expired.first_fragment, ICMPv6TimeExceeded(ICMPv6TimeExceededCode.REASSEMBLY), iface)
 
     def _icmp_input(self, packet: IPv6Packet, message: ICMPv6Message, iface: Interface) -> None:
         host = self.host
@@ -438,7 +528,13 @@ class IPv6Stack:
         # (an MTU of 0 says nothing: RFC 8201 §4 gives no way to guess one)
         mtu = message.mtu if isinstance(message, ICMPv6PacketTooBig) else 0
         code, hard = icmpv6_errno(message.type, message.code)
-        next_header, l4 = quoted[6], quoted[40:48]
+        # (the quoted datagram's extension headers skipped, a Fragment header among them, as
+        # Linux's icmpv6_notify does: only a first fragment names the socket)
+        next_header, at = _upper_layer(quoted)
+        l4 = quoted[at : at + 8]
+        if len(l4) < 8:
+            iface.drop("icmpv6-error-short-quote", len(quoted))
+            return
         if next_header == _TCP:
             # the path MTU is lowered there, once the segment is known to be in flight (tcp_v6_err)
             if mtu:

@@ -32,6 +32,7 @@ if TYPE_CHECKING:
 #: a socket address: (host, port), or (host, port, flowinfo, scope_id) for AF_INET6 as Python writes it
 Address = tuple[str, int] | tuple[str, int, int, int]
 UDP_MAX_PAYLOAD = 65535 - 20 - 8  # RFC 768 over IPv4: 65507
+UDP6_MAX_PAYLOAD = 65535 - 8  # over IPv6 the UDP length fills the Payload Length (fragmented): 65527
 _IP_RECVERR = getattr(_socket, "IP_RECVERR", 11)  # Linux's value
 # IP_MTU_DISCOVER (ip(7)): DONT never sets DF; WANT sets it when the datagram fits the path MTU and
 # fragments locally otherwise; DO always sets it and fails with EMSGSIZE; PROBE sets it, ignoring the PMTU
@@ -288,8 +289,7 @@ class Socket:
         elif option == _IPV6_RECVERR:
             self.recv_errors = bool(value)
         elif option == _IPV6_DONTFRAG:
-            # (netsim never fragments IPv6 datagrams it sends: they fail with EMSGSIZE over the
-            # path MTU either way, which is what this option asks for)
+            # RFC 3542 §11.2: a datagram over the path MTU fails with EMSGSIZE, not fragmented
             self.dontfrag = bool(value)
         elif option == _socket.IPV6_V6ONLY:
             if self.local_port is not None:
@@ -329,6 +329,11 @@ class Socket:
         assert value is not None
         self._trace("getsockopt", value, level=level, option=option)
         return value
+
+    def _df(self, version: int) -> bool | None:
+        """``send_ip``'s ``df`` for a datagram of IP ``version``: IP_MTU_DISCOVER's over IPv4,
+        IPV6_DONTFRAG over IPv6 (which, unset, lets the host fragment, RFC 3542 §11.2)."""
+        return _df_for(self.pmtudisc) if version == 4 else self.dontfrag
 
     def _path_mtu(self) -> int:
         """IP_MTU / IPV6_MTU: the path MTU towards the connected peer (the route's interface MTU,
@@ -508,7 +513,7 @@ class UDPSocket(Socket):
             parsed, port, scope = self._addr(address, call)
             ip = parsed or (IPv4Address("127.0.0.1") if self.family == 4 else IPv6Address("::1"))
         self._take_pending_error(call)
-        if len(data) > UDP_MAX_PAYLOAD:
+        if len(data) > (UDP_MAX_PAYLOAD if ip.version == 4 else UDP6_MAX_PAYLOAD):
             self._raise(call, errno.EMSGSIZE, len=len(data))
         if ip.version == 4 and not self.broadcast and self.host.is_broadcast(ip):
             self._raise(call, errno.EACCES, len=len(data))  # udp(7): broadcast needs SO_BROADCAST
@@ -525,8 +530,7 @@ class UDPSocket(Socket):
         assert source is not None and self.local_port is not None
         datagram = UDPDatagram(src_port=self.local_port, dst_port=port, payload=bytes(data))
         code = self.host.send_ip(source, ip, 17, datagram, ttl=self.hops6 if ip.version == 6 else self.ttl,
-                                 df=_df_for(self.pmtudisc),
-                                 probe=self.pmtudisc == IP_PMTUDISC_PROBE)
+                                 df=self._df(ip.version), probe=self.pmtudisc == IP_PMTUDISC_PROBE)
         if code:
             self._raise(call, code, len=len(data))
         self._trace(call, len(data), peer=socket_name(self.host, self.family, ip, port, source))
@@ -578,7 +582,7 @@ class ICMPSocket(Socket):
             echo = ICMPv6Echo(128, self.local_port, message.sequence, message.data)
         code = self.host.send_ip(source, ip, 1 if self.family == 4 else 58, echo,
                                  ttl=self.ttl if self.family == 4 else self.hops6,
-                                 df=_df_for(self.pmtudisc), probe=self.pmtudisc == IP_PMTUDISC_PROBE)
+                                 df=self._df(self.family), probe=self.pmtudisc == IP_PMTUDISC_PROBE)
         if code:
             self._raise(call, code, len=len(data))
         self._trace(call, len(data), peer=(str(ip), 0))

@@ -19,6 +19,10 @@ netsim), each a list of what the socket saw, errors read from the error queue (I
 - ``too_big``: a 1500-byte datagram with IPV6_DONTFRAG towards the 1400-byte link: the error,
   IPV6_MTU after it, and what the next such send fails with; ``too_big_connected``: the same
   without IPV6_RECVERR on a connected socket (is Packet Too Big a hard error?);
+- ``fragments``: a 4000-byte datagram (no IPV6_DONTFRAG) to a closed port once the path MTU is
+  1400: each fragment the client sends as [IPv6 length, offset in 8-byte units, M], whether
+  they share one identification, and the error the server's Port Unreachable about the
+  reassembled datagram gives;
 - ``burst``: how many of 100 back-to-back hop-limit-1 probes from a second address of the
   client get a Time Exceeded (the rate limit);
 - ``pending_after_recverr``: the two sends after a hop-limit-1 probe on an unconnected socket
@@ -118,6 +122,16 @@ first = outcome(s.send, bytes(1452))
 found = errors(s)
 out["too_big"] = {"first": first, "errors": found, "mtu": s.getsockopt(socket.IPPROTO_IPV6, IPV6_MTU),
                   "again": outcome(s.send, bytes(1452)), "fits": outcome(s.send, bytes(1352))}
+p = socket.socket(socket.AF_PACKET, socket.SOCK_RAW, socket.htons(3)); p.bind(("v", 0))  # (ETH_P_ALL: what leaves too)
+s = udp(); s.sendto(bytes(4000), (SERVER, 9)); found = errors(s); p.setblocking(False); frames = []
+while True:
+    try:
+        frame, where = p.recvfrom(65535)
+    except BlockingIOError:
+        break
+    if where[2] == socket.PACKET_OUTGOING and frame[12:14] == b"\x86\xdd" and frame[20] == 44:  # (a Fragment header)
+        frames.append([len(frame) - 14, struct.unpack("!H", frame[56:58])[0] >> 3, frame[57] & 1, frame[58:62].hex()])
+out["fragments"] = {"sizes": [f[:3] for f in frames], "one_id": len({f[3] for f in frames}) == 1, "errors": found}
 s = udp(recverr=False); s.setsockopt(socket.IPPROTO_IPV6, IPV6_DONTFRAG, 1); s.settimeout(1)
 s.connect(("2001:db8:2::21", 9))  # (another destination: its path MTU is not known yet)
 s.send(bytes(1452)); out["too_big_connected"] = outcome(s.recv, 10)

@@ -6,7 +6,8 @@ the client's error queue (errno, ICMP type and code, the MTU a Packet Too Big ca
 it), what a connected socket without IPV6_RECVERR/IP_RECVERR gets (which errors are "hard"),
 the path MTU the socket reports, what the next oversized send fails with, how many errors a
 burst of probes draws (the rate limit), whether an error also becomes the socket's pending
-error, and the TCP MSS after Packet Too Big.  Skipped where the machine cannot create
+error, the fragments a datagram over the path MTU leaves as (sizes, offsets, M flags, one
+identification), and the TCP MSS after Packet Too Big.  Skipped where the machine cannot create
 namespaces; NETSIM_REQUIRE_NETNS=1 makes that a failure.
 """
 
@@ -20,6 +21,7 @@ from typing import Any
 
 import pytest
 
+from netsim.observe.capture import Capture
 from netsim.sim.ipv6 import link_local_for
 from netsim.sim.network import Network
 from tests.oracles import linux_ipv6, linux_netns
@@ -137,6 +139,13 @@ def _netsim() -> dict[str, Any]:
         out["too_big"] = {"first": first, "errors": found, "mtu": mtu,
                           "again": (yield from outcome(sock.send, bytes(1452))),
                           "fits": (yield from outcome(sock.send, bytes(1352)))}
+        sock = udp()
+        capture = Capture(cli["v"], "ip6", direction="out")
+        yield sock.sendto(bytes(4000), (SERVER, 9))
+        found = yield from errors(sock)
+        frames = [r.data for r in capture.records if r.data[20] == 44]
+        out["fragments"] = {"sizes": [[len(f) - 14, int.from_bytes(f[56:58], "big") >> 3, f[57] & 1] for f in frames],
+                            "one_id": len({f[58:62] for f in frames}) == 1, "errors": found}
         sock = udp(recverr=False)
         sock.setsockopt(socket.IPPROTO_IPV6, IPV6_DONTFRAG, 1)
         sock.settimeout("1s")
@@ -209,6 +218,13 @@ def test_packet_too_big_sets_the_path_mtu_and_the_next_oversized_send_fails(linu
     assert (mine["v4_mtu"], mine["v4_again"]) == (linux["v4_mtu"], linux["v4_again"])
 
 
+def test_a_datagram_over_the_path_mtu_is_fragmented_as_linux_fragments_it(linux: dict[str, Any],
+                                                                         mine: dict[str, Any]) -> None:
+    """RFC 8200 §4.5, Linux's ip6_fragment: the same fragment sizes, offsets and M flags, one
+    identification, and the server's Port Unreachable about the reassembled datagram."""
+    assert mine["fragments"] == linux["fragments"]
+
+
 def test_with_recverr_an_error_is_also_the_socket_s_pending_error(linux: dict[str, Any], mine: dict[str, Any]) -> None:
     assert mine["pending_after_recverr"] == linux["pending_after_recverr"]
     assert mine["v4_pending_after_recverr"] == linux["v4_pending_after_recverr"]
@@ -236,6 +252,8 @@ def test_the_netsim_side_alone_has_the_linux_answers() -> None:
     assert mine["too_big"] == {"first": "ok", "errors": [["EMSGSIZE", 2, 0, 1400, "2001:db8:1::1"]], "mtu": 1400,
                                "again": "EMSGSIZE", "fits": "ok"}
     assert mine["too_big_connected"] == mine["v4_too_big_connected"] == "EMSGSIZE"
+    assert mine["fragments"] == {"sizes": [[1400, 0, 1], [1400, 169, 1], [1352, 338, 0]], "one_id": True,
+                                 "errors": [["ECONNREFUSED", 1, 4, 0, SERVER]]}
     assert mine["burst"] == 6
     assert mine["pending_after_recverr"] == mine["v4_pending_after_recverr"] == ["EHOSTUNREACH", "ok"]
     assert (mine["v4_connected_closed"], mine["v4_connected_hop1"], mine["v4_connected_unrouted"]) == (

@@ -3,6 +3,8 @@ and counted with a reason, or handled."""
 
 from __future__ import annotations
 
+from typing import Any
+
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -107,3 +109,54 @@ def test_any_icmpv6_message_from_a_neighbour_never_raises(messages: list) -> Non
                               hop_limit=255).to_bytes()
             port.receive(multicast_mac(group) + peer.mac.packed + b"\x86\xdd" + data)
     net.run(until="30s")
+
+
+_FRAGMENT_SOURCES = ["2001:db8:2::20", "2001:db8:1::1", "fe80::1", "2001:db8:3::1"]
+
+
+@settings(max_examples=150)
+@given(fragments=st.lists(st.tuples(st.integers(0, 8191), st.booleans(), st.integers(0, 2),
+                                    st.sampled_from([6, 17, 58, 59, 0, 44, 60, 253]), st.binary(max_size=120),
+                                    st.sampled_from(_FRAGMENT_SOURCES), st.integers(0, 3)),
+                          min_size=1, max_size=12),
+       size=st.integers(0, 5000), mtu=st.integers(1280, 1500), order=st.randoms(use_true_random=False),
+       keep=st.integers(0, 3))
+def test_any_fragments_into_a_host_never_raise(fragments: list, size: int, mtu: int, order: Any,  # type: ignore[type-arg]
+                                              keep: int) -> None:
+    """IPv6 fragments of any offset, M flag, identification, next header and length (RFC 8200
+    §4.5), and the real fragments of a datagram shuffled, duplicated, some lost, some cut: into
+    a host and a router, over more than the 60 s reassembly timeout, are reassembled, answered
+    with ICMPv6 errors, or dropped and counted, never raised."""
+    from ipaddress import IPv6Address
+
+    from netsim.proto.fragment6 import fragment_ipv6
+    from netsim.wire.ipv6 import IPv6Fragment, IPv6Packet
+    from netsim.wire.udp import UDPDatagram
+
+    net, ports = _ipv6_devices()
+    host = IPv6Address("2001:db8:1::10")
+    crafted = []
+    for offset, more, ident, next_header, data, src, hops in fragments:
+        fragment = IPv6Fragment(offset=offset, more_fragments=more, identification=ident)
+        encoded = bytearray(IPv6Packet(src=IPv6Address(src), dst=host, next_header=253, payload=data,
+                                       hop_limit=64 - hops, extensions=(fragment,)).to_bytes())
+        encoded[40] = next_header  # (the Fragment header's Next Header: anything, extension headers too)
+        crafted.append(bytes(encoded))
+    whole = IPv6Packet(src=IPv6Address("2001:db8:2::20"), dst=host, next_header=17,
+                       payload=UDPDatagram(src_port=7, dst_port=9, payload=bytes(size))).to_bytes()
+    pieces = fragment_ipv6(whole, mtu, 1)
+    pieces = [piece for index, piece in enumerate(pieces * 2) if index % 4 != keep]
+    pieces.append(pieces[0][: max(48, len(pieces[0]) // 2)] if pieces else b"")
+    order.shuffle(pieces)
+    sent = 0
+    for when, batch in ((0, crafted + pieces[::2]), (30, pieces[1::2] + crafted[::3])):
+        net.run(f"{when}s")
+        for data in batch:
+            for port in ports[:2]:
+                port.receive(port.mac.packed + b"\x02\x00\x00\x00\x00\x99\x86\xdd" + data)
+                sent += 1
+    net.run("200s")
+    total = sum(sum(p.counters.drops.values()) + p.counters.rx_frames for p in ports)
+    assert total >= sent
+    host_node = ports[0].node
+    assert len(host_node.ip6.reassembler) == 0 and host_node.ip6.reassembler.memory == 0

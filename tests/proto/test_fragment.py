@@ -178,6 +178,16 @@ def test_on_fragment_non_last_not_multiple_of_8_is_trimmed() -> None:
     assert whole is not None and whole.payload_bytes() == bytes(range(8)) + b"abcd"
 
 
+def test_on_fragment_middle_fragment_not_multiple_of_8_is_trimmed_at_its_end() -> None:
+    """The trim is of the fragment's end (offset + length), not of its length: a fragment at
+    offset 8 with 13 bytes keeps 8 (ending at 16), so the last fragment at 16 completes it."""
+    reassembler = IPv4Reassembler()
+    reassembler.on_fragment(_fragment(0, bytes(range(8)), more=True), 0)
+    reassembler.on_fragment(_fragment(8, bytes(range(100, 113)), more=True), 0)
+    whole = reassembler.on_fragment(_fragment(16, b"tail", more=False), 0)
+    assert whole is not None and whole.payload_bytes() == bytes(range(8)) + bytes(range(100, 108)) + b"tail"
+
+
 def test_on_fragment_empty_after_trim_discards() -> None:
     reassembler = IPv4Reassembler()
     reassembler.on_fragment(_fragment(0, bytes(4), more=True), 0)

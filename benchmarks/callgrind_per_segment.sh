@@ -8,9 +8,10 @@ set -euo pipefail
 TREE=$(cd "${1:-$(dirname "$0")/..}" && pwd)
 command -v valgrind >/dev/null || { echo "valgrind is needed (apt-get install valgrind)" >&2; exit 2; }
 python3 -m compileall -q "$TREE/netsim" "$TREE/benchmarks" >/dev/null
+PYTHON=$(python3 -c 'import sys; print(sys.executable)')  # the interpreter itself, not a shim script
 run() {  # mode arg -> "instructions segments"
   local out
-  out=$(cd "$TREE" && valgrind --tool=callgrind --callgrind-out-file=/dev/null python3 -c "
+  out=$(cd "$TREE" && valgrind --tool=callgrind --callgrind-out-file=/dev/null "$PYTHON" -c "
 import sys; sys.path.insert(0, 'benchmarks')
 import tcp_bulk
 from netsim.units import parse_size

@@ -95,9 +95,9 @@ class NewReno(CongestionControl):
     __slots__ = ()
 
 
-#: RFC 9438 §4.6 and §5: C = 0.4, beta_cubic = 0.7, in tenths
+#: RFC 9438 §4.6 and §5: C = 0.4 in tenths; beta_cubic = 0.7, as Linux's 717/1024
 _C_TENTHS = 4
-_BETA_TENTHS = 7
+_BETA_LINUX, _BETA_SCALE = 717, 1024
 #: HyStart's constants (tcp_cubic.c): low window in segments, times in µs
 _HYSTART_LOW_WINDOW = 16
 _HYSTART_ACK_DELTA_US = 2000
@@ -238,12 +238,16 @@ class Cubic(CongestionControl):
             self.cwnd += min(increase, max(1, target - self.cwnd) // self.mss + 1) * self.mss
 
     def on_congestion(self, flight: int, now: int) -> int:
-        # fast convergence (§4.7): release bandwidth when the window shrank since the last loss
+        """Multiplicative decrease (§4.6) and fast convergence (§4.7: release bandwidth when the
+        window shrank since the last loss), in whole segments with Linux's beta of 717/1024
+        (bictcp_recalc_ssthresh)."""
+        mss = self.mss
+        segments = self.cwnd // mss
         if self.cwnd < self.w_max:
-            self.w_max = self.cwnd * (10 + _BETA_TENTHS) // 20
+            self.w_max = segments * (_BETA_SCALE + _BETA_LINUX) // (2 * _BETA_SCALE) * mss
         else:
             self.w_max = self.cwnd
-        self.ssthresh = max(self.cwnd * _BETA_TENTHS // 10, 2 * self.mss)
+        self.ssthresh = max(segments * _BETA_LINUX // _BETA_SCALE, 2) * mss
         self.epoch_start = None
         self._acked = 0
         return self.ssthresh

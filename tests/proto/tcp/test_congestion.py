@@ -95,6 +95,20 @@ def test_cubic_reduces_to_0_7_and_computes_k_per_rfc_9438() -> None:
     assert abs(points[0] - 70 * MSS) <= MSS
 
 
+def test_cubic_decrease_is_in_whole_segments_with_linux_beta() -> None:
+    """bictcp_recalc_ssthresh: max(cwnd x 717 / 1024, 2) in packets, fast convergence's W_max
+    cwnd x (1024 + 717) / 2048 in packets."""
+    cc = Cubic(MSS)
+    cc.cwnd = 15 * MSS + MSS // 2  # (a window counts whole segments)
+    assert cc.on_congestion(cc.cwnd, 0) == 10 * MSS  # 15 x 717 // 1024 = 10 (0.7 x 15.5 MSS would be 10.85)
+    cc.cwnd = 2 * MSS
+    assert cc.on_congestion(cc.cwnd, 0) == 2 * MSS  # (never below two)
+    assert cc.w_max == MSS  # fast convergence: 2 x 1741 // 2048 = 1 segment
+    cc.cwnd, cc.w_max = 100 * MSS, 200 * MSS
+    cc.on_congestion(cc.cwnd, 0)
+    assert cc.w_max == 100 * 1741 // 2048 * MSS == 85 * MSS and cc.ssthresh == 70 * MSS
+
+
 def test_cubic_fast_convergence() -> None:
     cc = Cubic(MSS)
     cc.cwnd = 100 * MSS

@@ -119,7 +119,7 @@ class TCPConnection:
         "rtx", "rtt", "cc", "ca_state", "dupacks", "recover", "_sacked_bytes", "_lost_bytes",
         "_retrans_bytes", "_reno_sacked", "_snd_sml", "retrans_stamp", "total_retransmits",
         "rto_expiries", "dsacks_received", "prior_cwnd", "prr_delivered", "prr_out", "tlp_high", "tlp_retrans",
-        "loss_probes", "loss_probe_recoveries",
+        "loss_probes", "loss_probe_recoveries", "is_cwnd_limited", "max_packets_out", "cwnd_usage_seq",
         # receive side
         "rcvbuf", "rcv_wscale", "_rcv_edge", "rcv_ssthresh", "_rcv_mss", "_rcv_unacked", "_quick", "_fin_seq",
         "eof", "_last_ooo", "_ack_pushed", "_dsack",
@@ -190,6 +190,10 @@ class TCPConnection:
         self.tlp_retrans = False
         self.loss_probes = 0  # Linux's TCPLossProbes
         self.loss_probe_recoveries = 0  # TCPLossProbeRecovery: a probe repaired a loss
+        # cwnd validation (RFC 7661's spirit, Linux's tcp_cwnd_validate): was the window used?
+        self.is_cwnd_limited = False
+        self.max_packets_out = 0  # the most segments out in the current window
+        self.cwnd_usage_seq = 0  # the window being measured ends here (an offset)
         self.rcvbuf = ReceiveBuffer(rcvbuf or settings.rmem_default, 0)
         self.rcv_wscale = 0
         self._rcv_edge = 0
@@ -744,6 +748,16 @@ class TCPConnection:
             sent_any = True
             if flags & FIN or probe:
                 break
+        # Linux's tcp_write_xmit ends with tcp_cwnd_validate: remember whether the window was
+        # used up (the pipe within a segment of cwnd), else the most segments out in it
+        cwnd_limited = self._max - not_in_pipe + mss > cc.cwnd
+        if sent_any or cwnd_limited:
+            packets_out = len(self.rtx)
+            if (self._una >= self.cwnd_usage_seq or cwnd_limited
+                    or (not self.is_cwnd_limited and packets_out > self.max_packets_out)):
+                self.is_cwnd_limited = cwnd_limited
+                self.max_packets_out = packets_out
+                self.cwnd_usage_seq = self._max
         if sent_any:
             if self.ca_state == CA_RECOVERY:
                 self.prr_out += len(outbox) - queued_before  # (new data sent in recovery: PRR's prr_out)
@@ -1352,10 +1366,15 @@ class TCPConnection:
         self.dupacks = 0
         sml = self._snd_sml
         self._snd_sml = sml if sml > new_una else new_una
+        # the window grows only when it was used (Linux's tcp_is_cwnd_limited: in slow start,
+        # while cwnd is below twice the most segments out; an application-limited flow keeps it)
+        grow = self.is_cwnd_limited or (cc.cwnd < cc.ssthresh and cc.cwnd < 2 * self.max_packets_out * self.mss)
         if self.ca_state == CA_OPEN:
-            cc.on_ack(acked, now, self.rtt.srtt)
+            if grow:
+                cc.on_ack(acked, now, self.rtt.srtt)
         elif self.ca_state == CA_LOSS:
-            cc.on_ack(acked, now, self.rtt.srtt)  # slow start again from the loss window
+            if grow:
+                cc.on_ack(acked, now, self.rtt.srtt)  # slow start again from the loss window
             if self._una >= self.recover:
                 self.ca_state = CA_OPEN
         elif self._una >= self.recover:

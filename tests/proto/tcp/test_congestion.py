@@ -4,6 +4,7 @@ the integer cube root; and cwnd traces from harness runs with one loss."""
 from __future__ import annotations
 
 import itertools
+from typing import Any
 
 from hypothesis import given
 from hypothesis import strategies as st
@@ -211,3 +212,34 @@ def test_slow_start_doubles_per_rtt_on_the_wire() -> None:
             bursts[t // (100 * MS)] = bursts.get(t // (100 * MS), 0) + 1
     counts = [bursts[key] for key in sorted(bursts)]
     assert counts[:5] == [10, 20, 40, 80, 160], counts
+
+
+def _acked_one_by_one(conn: Any, segments: int, now: int) -> list[int]:
+    """Send ``segments`` full segments, then ACK them one at a time; the windows seen."""
+    from tests.proto.tcp.test_connection import PEER_ISS, inbound
+
+    conn.send(bytes(segments * conn.mss), now)
+    sent = conn.take_outbox()
+    windows = []
+    for index, seg in enumerate(sent):
+        ack = (seg.seq + len(seg.payload)) & 0xFFFFFFFF
+        conn.segment_arrives(inbound(PEER_ISS + 1, ack, 0x10), now + 10 * MS + index)
+        conn.take_outbox()
+        windows.append(conn.cwnd // conn.mss)
+    return windows
+
+
+def test_an_application_limited_sender_does_not_grow_its_window() -> None:
+    """Linux's tcp_is_cwnd_limited (the spirit of RFC 7661): in slow start cwnd grows only
+    while below twice the most segments the application had out; the kernel's own example:
+    IW10 and 9 segments written, cwnd reaches 18 when all are ACKed, and one segment per round
+    trip never grows it."""
+    from tests.proto.tcp.test_connection import active_established
+
+    conn = active_established()
+    assert _acked_one_by_one(conn, 9, 20 * MS)[-1] == 18
+    conn = active_established()
+    for round_trip in range(20):
+        assert _acked_one_by_one(conn, 1, (20 + 20 * round_trip) * MS) == [10]
+    conn = active_established()  # a bulk sender (the window used up) grows as before
+    assert _acked_one_by_one(conn, 10, 20 * MS)[-1] == 20

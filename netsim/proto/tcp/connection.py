@@ -45,7 +45,7 @@ from collections import deque
 from typing import Any
 
 from netsim.proto.tcp.buffers import ReceiveBuffer, SendBuffer
-from netsim.proto.tcp.congestion import CongestionControl, make_congestion_control
+from netsim.proto.tcp.congestion import INFINITE_SSTHRESH, CongestionControl, make_congestion_control
 from netsim.proto.tcp.rtt import RttEstimator
 from netsim.proto.tcp.seq import seq_add, seq_gt, seq_le, seq_lt, seq_sub
 from netsim.proto.tcp.settings import MS, TCPSettings
@@ -119,7 +119,7 @@ class TCPConnection:
         "rtx", "rtt", "cc", "ca_state", "dupacks", "recover", "_sacked_bytes", "_lost_bytes",
         "_retrans_bytes", "_reno_sacked", "_snd_sml", "retrans_stamp", "total_retransmits",
         "rto_expiries", "dsacks_received", "prior_cwnd", "prr_delivered", "prr_out", "tlp_high", "tlp_retrans",
-        "loss_probes", "loss_probe_recoveries", "is_cwnd_limited", "max_packets_out", "cwnd_usage_seq",
+        "loss_probes", "loss_probe_recoveries", "is_cwnd_limited", "max_packets_out", "cwnd_usage_seq", "lsndtime",
         # receive side
         "rcvbuf", "rcv_wscale", "_rcv_edge", "rcv_ssthresh", "_rcv_mss", "_rcv_unacked", "_quick", "_fin_seq",
         "eof", "_last_ooo", "_ack_pushed", "_dsack",
@@ -194,6 +194,7 @@ class TCPConnection:
         self.is_cwnd_limited = False
         self.max_packets_out = 0  # the most segments out in the current window
         self.cwnd_usage_seq = 0  # the window being measured ends here (an offset)
+        self.lsndtime: int | None = None  # when data last left (Linux's lsndtime)
         self.rcvbuf = ReceiveBuffer(rcvbuf or settings.rmem_default, 0)
         self.rcv_wscale = 0
         self._rcv_edge = 0
@@ -377,8 +378,30 @@ class TCPConnection:
             return 0
         taken = self.sndbuf.write(data)
         if taken and self.state in _SENDING_STATES:
+            if self._max == self._una and self.lsndtime is not None and self.settings.slow_start_after_idle:
+                self._restart_after_idle(now)
             self._push(now)
         return taken
+
+    def _restart_after_idle(self, now: int) -> None:
+        """Nothing in flight and new data after more than an RTO of silence: the window restarts
+        (RFC 5681 §4.1; Linux's tcp_slow_start_after_idle_check -> tcp_cwnd_restart): halved
+        for every RTO idle, down to the restart window min(IW, cwnd), and ssthresh keeps 3/4 of
+        the old window (tcp_current_ssthresh)."""
+        idle = now - self.lsndtime  # type: ignore[operator]
+        rto = self.rtt.rto
+        if idle <= rto:
+            return
+        cc = self.cc
+        cwnd = cc.cwnd
+        if cc.ssthresh != INFINITE_SSTHRESH:
+            cc.ssthresh = max(cc.ssthresh, (cwnd >> 1) + (cwnd >> 2))
+        restart = min(self.settings.initial_cwnd * self.mss, cwnd)
+        idle -= rto
+        while idle > 0 and cwnd > restart:
+            cwnd >>= 1
+            idle -= rto
+        cc.cwnd = max(cwnd, restart)
 
     def recv(self, size: int, now: int) -> bytes:
         """Read up to ``size`` in-order bytes; opens the window with an update when it matters."""
@@ -759,6 +782,7 @@ class TCPConnection:
                 self.max_packets_out = packets_out
                 self.cwnd_usage_seq = self._max
         if sent_any:
+            self.lsndtime = now
             if self.ca_state == CA_RECOVERY:
                 self.prr_out += len(outbox) - queued_before  # (new data sent in recovery: PRR's prr_out)
             # what _emit does after each segment carrying an ACK
@@ -892,6 +916,7 @@ class TCPConnection:
         self._emit((self.iss + seg.start) & MASK, flags, payload, now)
         seg.retransmits += 1
         seg.tx_time = now
+        self.lsndtime = now
         self.total_retransmits += 1
         if probe:
             return

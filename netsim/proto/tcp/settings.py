@@ -66,6 +66,7 @@ class TCPSettings:
     early_retrans: int = attrs.field(default=3, validator=_early_retrans)  # tcp_early_retrans: 3, 4 = TLP on
     congestion_control: str = attrs.field(default="cubic", validator=_congestion)
     hystart: bool = True  # tcp_cubic's hystart module parameter (both detectors: ACK train and delay)
+    slow_start_after_idle: bool = True  # tcp_slow_start_after_idle (RFC 5681 §4.1's restart window)
     initial_cwnd: int = attrs.field(default=10, validator=_positive)  # segments, RFC 6928 / TCP_INIT_CWND
     rmem_default: int = attrs.field(default=131072, validator=_positive)  # tcp_rmem[1]
     rmem_max: int = attrs.field(default=6291456, validator=_positive)  # tcp_rmem[2]

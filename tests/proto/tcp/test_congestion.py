@@ -243,3 +243,32 @@ def test_an_application_limited_sender_does_not_grow_its_window() -> None:
         assert _acked_one_by_one(conn, 1, (20 + 20 * round_trip) * MS) == [10]
     conn = active_established()  # a bulk sender (the window used up) grows as before
     assert _acked_one_by_one(conn, 10, 20 * MS)[-1] == 20
+
+
+def test_the_window_restarts_after_an_idle_rto() -> None:
+    """RFC 5681 §4.1 as Linux's tcp_cwnd_restart (tcp_slow_start_after_idle = 1): new data
+    after more than an RTO with nothing in flight halves cwnd for every RTO idle, down to the
+    initial window; ssthresh keeps 3/4 of the old window.  Shorter pauses change nothing."""
+    from tests.proto.tcp.test_connection import active_established
+
+    for on, pause, expected in ((True, 100 * MS, 20), (True, 5 * S, 10), (False, 5 * S, 20)):
+        conn = active_established(TCPSettings(slow_start_after_idle=on))
+        assert _acked_one_by_one(conn, 10, 20 * MS)[-1] == 20
+        conn.cc.ssthresh = 12 * conn.mss  # (as after an earlier loss)
+        now = 40 * MS + pause
+        conn.send(bytes(conn.mss), now)
+        conn.take_outbox()
+        assert conn.cwnd // conn.mss == expected, (on, pause)
+        assert conn.ssthresh // conn.mss == (15 if expected == 10 else 12)  # max(12, 20 x 3/4)
+
+
+def test_a_restart_window_halves_once_per_idle_rto() -> None:
+    from tests.proto.tcp.test_connection import active_established
+
+    conn = active_established()
+    for round_trip in range(3):  # 10 -> 20 -> 40 -> 80 segments
+        _acked_one_by_one(conn, conn.cwnd // conn.mss, (20 + 20 * round_trip) * MS)
+    assert conn.cwnd // conn.mss == 80
+    rto = conn.rtt.rto
+    conn.send(bytes(conn.mss), conn.lsndtime + 2 * rto + rto // 2)  # 2.5 RTOs idle: halved twice
+    assert conn.cwnd // conn.mss == 20

@@ -379,16 +379,15 @@ class TCPConnection:
         taken = self.sndbuf.write(data)
         if taken and self.state in _SENDING_STATES:
             if self._max == self._una and self.lsndtime is not None and self.settings.slow_start_after_idle:
-                self._restart_after_idle(now)
+                self._restart_after_idle(now - self.lsndtime)
             self._push(now)
         return taken
 
-    def _restart_after_idle(self, now: int) -> None:
+    def _restart_after_idle(self, idle: int) -> None:
         """Nothing in flight and new data after more than an RTO of silence: the window restarts
         (RFC 5681 §4.1; Linux's tcp_slow_start_after_idle_check -> tcp_cwnd_restart): halved
         for every RTO idle, down to the restart window min(IW, cwnd), and ssthresh keeps 3/4 of
-        the old window (tcp_current_ssthresh)."""
-        idle = now - self.lsndtime  # type: ignore[operator]
+        the old window (tcp_current_ssthresh).  ``idle``: the time since data last left."""
         rto = self.rtt.rto
         if idle <= rto:
             return

@@ -170,6 +170,17 @@ class HostSettings:
     tcp_sack: bool = attrs.field(default=_TCP.sack, metadata=meta("net.ipv4.tcp_sack: RFC 2018 selective ACKs"))
     tcp_window_scaling: bool = attrs.field(
         default=_TCP.window_scaling, metadata=meta("net.ipv4.tcp_window_scaling: RFC 7323 window scaling"))
+    tcp_dsack: bool = attrs.field(
+        default=_TCP.dsack, metadata=meta("net.ipv4.tcp_dsack: report duplicate segments (RFC 2883 D-SACK)"))
+    tcp_early_retrans: int = attrs.field(
+        default=_TCP.early_retrans,
+        metadata=meta("net.ipv4.tcp_early_retrans: 3 or 4 send tail loss probes (RFC 8985 §7), 0-2 do not",
+                      min=0, max=4))
+    tcp_slow_start_after_idle: bool = attrs.field(
+        default=_TCP.slow_start_after_idle,
+        metadata=meta("net.ipv4.tcp_slow_start_after_idle: restart the window after an idle RTO (RFC 5681 §4.1)"))
+    tcp_cubic_hystart: bool = attrs.field(
+        default=_TCP.hystart, metadata=meta("tcp_cubic's hystart module parameter: leave slow start by HyStart"))
     tcp_rmem: tuple[int, ...] = attrs.field(
         default=(4096, _TCP.rmem_default, _TCP.rmem_max),
         metadata=meta("net.ipv4.tcp_rmem: min, default, max receive buffer in bytes", min=1))
@@ -235,6 +246,8 @@ class HostSettings:
             fin_timeout=parse_duration(self.tcp_fin_timeout), keepalive_time=parse_duration(self.tcp_keepalive_time),
             keepalive_intvl=parse_duration(self.tcp_keepalive_intvl), keepalive_probes=self.tcp_keepalive_probes,
             window_scaling=self.tcp_window_scaling, timestamps=self.tcp_timestamps, sack=self.tcp_sack,
+            dsack=self.tcp_dsack, early_retrans=self.tcp_early_retrans,
+            slow_start_after_idle=self.tcp_slow_start_after_idle, hystart=self.tcp_cubic_hystart,
             congestion_control=self.tcp_congestion_control, initial_cwnd=self.initial_cwnd,
             rmem_default=self.tcp_rmem[1], rmem_max=self.tcp_rmem[2], wmem_default=self.tcp_wmem[1],
             wmem_max=self.tcp_wmem[2], syncookies=self.tcp_syncookies, max_syn_backlog=self.tcp_max_syn_backlog,

@@ -79,8 +79,8 @@ def _timer(sock: TCPSocket, now: int) -> str:
         return ""
     if conn.state is S.TIME_WAIT and conn.t_wait is not None:
         return f"timer:(timewait,{_format_duration(conn.t_wait - now)},0)"
-    if conn.t_rtx is not None or conn.t_tlp is not None:  # (ss says "on" for a loss probe too)
-        due = min(t for t in (conn.t_rtx, conn.t_tlp) if t is not None)
+    if conn.t_rtx is not None or conn.t_tlp is not None or conn.t_reo is not None:  # (ss: "on" for all three)
+        due = min(t for t in (conn.t_rtx, conn.t_tlp, conn.t_reo) if t is not None)
         return f"timer:(on,{_format_duration(due - now)},{conn.rtt.backoff})"
     if conn.t_persist is not None:
         return f"timer:(persist,{_format_duration(conn.t_persist - now)},0)"

@@ -176,6 +176,10 @@ class HostSettings:
         default=_TCP.early_retrans,
         metadata=meta("net.ipv4.tcp_early_retrans: 3 or 4 send tail loss probes (RFC 8985 §7), 0-2 do not",
                       min=0, max=4))
+    tcp_recovery: int = attrs.field(
+        default=_TCP.recovery,
+        metadata=meta("net.ipv4.tcp_recovery: 1 = RACK loss detection (RFC 8985 §6), + 2 static reordering window, "
+                      "+ 4 no 3-SACKed shortcut; 0 = RFC 6675's duplicate threshold", min=0, max=7))
     tcp_slow_start_after_idle: bool = attrs.field(
         default=_TCP.slow_start_after_idle,
         metadata=meta("net.ipv4.tcp_slow_start_after_idle: restart the window after an idle RTO (RFC 5681 §4.1)"))
@@ -246,7 +250,7 @@ class HostSettings:
             fin_timeout=parse_duration(self.tcp_fin_timeout), keepalive_time=parse_duration(self.tcp_keepalive_time),
             keepalive_intvl=parse_duration(self.tcp_keepalive_intvl), keepalive_probes=self.tcp_keepalive_probes,
             window_scaling=self.tcp_window_scaling, timestamps=self.tcp_timestamps, sack=self.tcp_sack,
-            dsack=self.tcp_dsack, early_retrans=self.tcp_early_retrans,
+            dsack=self.tcp_dsack, early_retrans=self.tcp_early_retrans, recovery=self.tcp_recovery,
             slow_start_after_idle=self.tcp_slow_start_after_idle, hystart=self.tcp_cubic_hystart,
             congestion_control=self.tcp_congestion_control, initial_cwnd=self.initial_cwnd,
             rmem_default=self.tcp_rmem[1], rmem_max=self.tcp_rmem[2], wmem_default=self.tcp_wmem[1],

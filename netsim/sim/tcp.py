@@ -1055,5 +1055,8 @@ class TCPSocket:
             "snd_wnd": conn.snd_wnd, "rcv_wnd": conn.rcv_wnd, "cwnd": conn.cwnd, "ssthresh": conn.ssthresh,
             "srtt": conn.rtt.srtt, "rttvar": conn.rtt.rttvar, "rto": conn.rtt.rto, "mss": conn.mss,
             "retransmits": conn.total_retransmits, "dsack_dups": conn.dsacks_received, "congestion": conn.cc.name,
+            # as TCP_INFO's tcpi_min_rtt, tcpi_reordering, tcpi_reord_seen (ss -i: minrtt, reordering)
+            "min_rtt": conn.rtt.min_rtt if conn.rtt.samples else None, "reordering": conn.rack.reordering,
+            "reord_seen": conn.rack.reord_seen, "lost_retransmits": conn.lost_retransmits,
         }
 

@@ -13,8 +13,9 @@ What it does, and where from:
   never compares modulo 2**32), and shown as 32-bit SND.UNA / SND.NXT / RCV.NXT;
 - MSS option (RFC 9293 §3.7.1; 536 when absent), PMTUD (RFC 1191: a smaller MTU re-cuts the
   queue and resends what no longer fits, as Linux's ``tcp_simple_retransmit``), window scaling
-  and timestamps (RFC 7323) with PAWS, SACK (RFC 2018) and RFC 6675-style loss marking,
-  D-SACK (RFC 2883) where Linux reports one;
+  and timestamps (RFC 7323) with PAWS, SACK (RFC 2018) with RACK's time-based loss marking
+  (RFC 8985 §6, Linux's default; RFC 6675's IsLost with ``tcp_recovery = 0``), D-SACK
+  (RFC 2883) where Linux reports one;
 - Linux's segment size with timestamps: MSS minus the 12-byte option (1448 on Ethernet);
 - Nagle's algorithm in Linux's Minshall form (RFC 896; one small segment in flight),
   TCP_NODELAY; delayed ACKs (RFC 1122 §4.2.3.2, RFC 9293 §3.8.6.3) as Linux: quick ACKs at the
@@ -33,8 +34,7 @@ What it does, and where from:
   (60 s), FIN-WAIT-2 timeout for orphaned sockets (``tcp_fin_timeout``), RST on close with
   unread data (RFC 2525 §2.17, Linux).
 
-Not modelled: urgent data (URG is ignored), ECN, TCP Fast Open, F-RTO, RACK's time-based loss
-marking,
+Not modelled: urgent data (URG is ignored), ECN, TCP Fast Open, F-RTO,
 receive-buffer autotuning, undoing a window reduction on D-SACK.
 """
 
@@ -46,6 +46,7 @@ from typing import Any
 
 from netsim.proto.tcp.buffers import ReceiveBuffer, SendBuffer
 from netsim.proto.tcp.congestion import INFINITE_SSTHRESH, CongestionControl, make_congestion_control
+from netsim.proto.tcp.rack import LOSS_DETECTION, Rack, reo_timeout
 from netsim.proto.tcp.rtt import RttEstimator
 from netsim.proto.tcp.seq import seq_add, seq_gt, seq_le, seq_lt, seq_sub
 from netsim.proto.tcp.settings import MS, TCPSettings
@@ -89,10 +90,14 @@ _DATA_IN_STATES = frozenset({S.ESTABLISHED, S.FIN_WAIT_1, S.FIN_WAIT_2})
 class SentSegment:
     """One transmitted unit in the retransmission queue (stream offsets from the ISS)."""
 
-    __slots__ = ("start", "end", "flags", "tx_time", "retransmits", "sacked", "lost", "retrans_out")
+    __slots__ = ("start", "end", "flags", "tx_time", "retransmits", "sacked", "lost", "retrans_out", "tx_order",
+                 "tx_delivered")
 
-    def __init__(self, start: int, end: int, flags: int, tx_time: int) -> None:
+    def __init__(self, start: int, end: int, flags: int, tx_time: int, tx_order: int = 0,
+                 tx_delivered: int = 0) -> None:
         self.start, self.end, self.flags, self.tx_time = start, end, flags, tx_time
+        self.tx_order = tx_order  # the connection's count of transmissions when it (last) left, for RACK
+        self.tx_delivered = tx_delivered  # segments delivered when it left (Linux's tx.delivered)
         self.retransmits = 0
         self.sacked = False
         self.lost = False
@@ -120,13 +125,14 @@ class TCPConnection:
         "_retrans_bytes", "_reno_sacked", "_snd_sml", "retrans_stamp", "total_retransmits",
         "rto_expiries", "dsacks_received", "prior_cwnd", "prr_delivered", "prr_out", "tlp_high", "tlp_retrans",
         "loss_probes", "loss_probe_recoveries", "is_cwnd_limited", "max_packets_out", "cwnd_usage_seq", "lsndtime",
+        "rack", "delivered", "lost_retransmits", "_fack", "_tx_count",
         # receive side
         "rcvbuf", "rcv_wscale", "_rcv_edge", "rcv_ssthresh", "_rcv_mss", "_rcv_unacked", "_quick", "_fin_seq",
         "eof", "_last_ooo", "_ack_pushed", "_dsack",
         # options
         "ts_ok", "ts_recent", "ts_offset", "sack_ok", "ws_ok",
         # timers (absolute ns, or None)
-        "t_rtx", "t_tlp", "t_delack", "t_persist", "t_keepalive", "t_wait", "_persist_backoff",
+        "t_rtx", "t_tlp", "t_reo", "t_delack", "t_persist", "t_keepalive", "t_wait", "_persist_backoff",
         "_keepalive_probes", "last_rcv", "_synack_retries", "_syn_time", "reopen_syn",
     )
 
@@ -195,6 +201,12 @@ class TCPConnection:
         self.max_packets_out = 0  # the most segments out in the current window
         self.cwnd_usage_seq = 0  # the window being measured ends here (an offset)
         self.lsndtime: int | None = None  # when data last left (Linux's lsndtime)
+        # RACK loss detection (RFC 8985 §6) with SACK, as net.ipv4.tcp_recovery says
+        self.rack = Rack(settings.recovery)
+        self.delivered = 0  # segments ACKed or SACKed so far (Linux's tp->delivered)
+        self.lost_retransmits = 0  # retransmissions found lost again (TCPLostRetransmit)
+        self._fack = 0  # the end of the highest SACKed segment (an offset), while any is SACKed
+        self._tx_count = 0  # segments of the queue sent so far, retransmissions included
         self.rcvbuf = ReceiveBuffer(rcvbuf or settings.rmem_default, 0)
         self.rcv_wscale = 0
         self._rcv_edge = 0
@@ -214,6 +226,7 @@ class TCPConnection:
         self.ws_ok = False
         self.t_rtx: int | None = None
         self.t_tlp: int | None = None  # the loss probe timer, armed instead of t_rtx (Linux's ICSK_TIME_LOSS_PROBE)
+        self.t_reo: int | None = None  # RACK's reordering timer, instead of t_rtx (ICSK_TIME_REO_TIMEOUT)
         self.t_delack: int | None = None
         self.t_persist: int | None = None
         self.t_keepalive: int | None = None
@@ -336,9 +349,10 @@ class TCPConnection:
         delack = self.t_delack
         if delack is not None and (best is None or delack < best):
             best = delack
-        if self.t_tlp is None and self.t_persist is None and self.t_keepalive is None and self.t_wait is None:
+        if (self.t_tlp is None and self.t_reo is None and self.t_persist is None and self.t_keepalive is None
+                and self.t_wait is None):
             return best  # the usual case, without building a tuple to loop over
-        for t in (self.t_tlp, self.t_persist, self.t_keepalive, self.t_wait):
+        for t in (self.t_tlp, self.t_reo, self.t_persist, self.t_keepalive, self.t_wait):
             if t is not None and (best is None or t < best):
                 best = t
         return best
@@ -358,10 +372,11 @@ class TCPConnection:
         self.state = new
         self.transitions.append((now, old, new, cause))
         if new is S.CLOSED:
-            self.t_rtx = self.t_tlp = self.t_delack = self.t_persist = self.t_keepalive = self.t_wait = None
+            self.t_rtx = self.t_tlp = self.t_reo = self.t_delack = None
+            self.t_persist = self.t_keepalive = self.t_wait = None
             self.events |= EV_CLOSED
         elif new is S.TIME_WAIT:
-            self.t_rtx = self.t_tlp = self.t_delack = self.t_persist = self.t_keepalive = None
+            self.t_rtx = self.t_tlp = self.t_reo = self.t_delack = self.t_persist = self.t_keepalive = None
             self.t_wait = now + self.settings.time_wait
 
     def _fail(self, code: int, cause: str, now: int) -> None:
@@ -763,7 +778,8 @@ class TCPConnection:
                 options = None
                 reported = False
             seg_end = end + (1 if flags & FIN else 0)
-            self.rtx.append(SentSegment(start, seg_end, flags & (FIN | SYN), now))
+            self._tx_count += 1
+            self.rtx.append(SentSegment(start, seg_end, flags & (FIN | SYN), now, self._tx_count, self.delivered))
             self._max = seg_end
             if size < mss:
                 self._snd_sml = seg_end
@@ -789,7 +805,7 @@ class TCPConnection:
             self.t_delack = None
             self._ack_pushed = False
             self.t_persist = None
-            if self.t_rtx is None and self.t_tlp is None:
+            if self.t_rtx is None and self.t_tlp is None and self.t_reo is None:
                 self.t_rtx = now + self.rtt.rto
             if self.sack_ok and self.ca_state == CA_OPEN and not probe:
                 self._schedule_loss_probe(now, self.rtx[0].tx_time + self.rtt.rto - now)
@@ -896,7 +912,7 @@ class TCPConnection:
         the tail."""
         index = self.rtx.index(seg)
         cut = seg.start + self.mss
-        tail = SentSegment(cut, seg.end, seg.flags & FIN, seg.tx_time)
+        tail = SentSegment(cut, seg.end, seg.flags & FIN, seg.tx_time, seg.tx_order, seg.tx_delivered)
         tail.retransmits, tail.lost = seg.retransmits, seg.lost
         seg.end, seg.flags = cut, seg.flags & ~FIN
         self.rtx.insert(index + 1, tail)
@@ -915,6 +931,9 @@ class TCPConnection:
         self._emit((self.iss + seg.start) & MASK, flags, payload, now)
         seg.retransmits += 1
         seg.tx_time = now
+        self._tx_count += 1
+        seg.tx_order = self._tx_count
+        seg.tx_delivered = self.delivered
         self.lsndtime = now
         self.total_retransmits += 1
         if probe:
@@ -926,9 +945,9 @@ class TCPConnection:
             self._retrans_bytes += seg.end - seg.start
         if self.retrans_stamp is None:
             self.retrans_stamp = now
-        if self.t_rtx is None or seg is self.rtx[0]:
+        if self.t_reo is None and (self.t_rtx is None or seg is self.rtx[0]):
             # the RTO from now when the head goes again (tcp_xmit_retransmit_queue), replacing
-            # a pending probe
+            # a pending probe (a pending reordering timer stays)
             self.t_rtx = now + self.rtt.rto
             self.t_tlp = None
 
@@ -996,7 +1015,7 @@ class TCPConnection:
             acked = 0
         window_changed = self._window_update(seq, ack, seg.window)
         if acked:
-            self._new_ack(acked, now, tsecr)
+            self._new_ack(acked, now, tsecr, 0, self._fack if self._sacked_bytes else self._una)
         elif self._max > self._una and not payload and not window_changed:
             self._dup_ack(now, 0)
         if self.fin_queued and self._una == self._fin_off + 1 and not self._fin_acked(now):
@@ -1190,8 +1209,11 @@ class TCPConnection:
     def _handshake_acked(self, seg: TCPSegment, now: int) -> None:
         """The SYN is acknowledged: RTT sample (Karn: only if sent once), drop it from the queue."""
         head = self.rtx.popleft() if self.rtx and self.rtx[0].flags & SYN else None
+        if head is not None:
+            self.delivered += 1  # (Linux counts the SYN delivered too)
         if head is not None and head.retransmits == 0:
             self.rtt.sample(now - head.tx_time)
+            self.rtt.update_min(now - head.tx_time, now)
         elif head is not None:
             # Linux: a retransmitted SYN gives no sample, and the initial RTO after a lost SYN
             # is 3 s (RFC 6298 §5.7, tcp_finish_connect -> TCP_TIMEOUT_FALLBACK)
@@ -1244,13 +1266,16 @@ class TCPConnection:
         sacked_new = 0
         dsack = 0  # the bytes a D-SACK reports
         dsack_tlp = False
+        prior_fack = self._una
         if self.sack_ok:
+            if self._sacked_bytes:
+                prior_fack = self._fack  # the highest SACK before this ACK (tcp_highest_sack_seq)
             for option in seg.options:
                 if type(option) is TCPOptionSACK:
                     blocks = option.blocks
                     dsack, dsack_tlp = self._dsack_received(blocks, ack)
                     if self.rtx:
-                        sacked_new = self._sack_arrival(blocks)
+                        sacked_new = self._sack_arrival(blocks, now, prior_fack)
                     break
         outstanding = self._max > self._una
         if self.tlp_high is not None and not 0 < ((una - ack) & MASK) < HALF:
@@ -1258,7 +1283,7 @@ class TCPConnection:
             self._loss_probe_acked(self._una + acked, bool(acked or sacked_new or seg.payload or window_changed),
                                    dsack_tlp, now)
         if acked:
-            self._new_ack(acked, now, tsecr, sacked_new)
+            self._new_ack(acked, now, tsecr, sacked_new, prior_fack)
         elif outstanding and (sacked_new or (not seg.payload and not seg.flags & (SYN | FIN) and not window_changed
                                              and not dsack)):
             # (an ACK whose news is a D-SACK is no duplicate: Linux's FLAG_DSACKING_ACK)
@@ -1288,6 +1313,8 @@ class TCPConnection:
             return 0, False
         mss = max(1, self.mss)
         self.dsacks_received += -(-size // mss)
+        if self.dsacks_received <= self.total_retransmits:
+            self.rack.dsack_seen = True  # (not when the duplicates cannot be ours: tcp_dsack_seen)
         high = self.tlp_high
         return size, high is not None and right == (self.iss + high) & MASK and size <= mss
 
@@ -1321,15 +1348,19 @@ class TCPConnection:
             self._persist_backoff = 0
         return changed
 
-    def _new_ack(self, acked: int, now: int, tsecr: int | None, sacked_new: int = 0) -> None:
+    def _new_ack(self, acked: int, now: int, tsecr: int | None, sacked_new: int = 0, prior_fack: int = 0) -> None:
         """SND.UNA advances: clean the queue, sample the RTT, grow or settle the window
-        (``sacked_new``: bytes the same ACK's SACK blocks covered first)."""
+        (``sacked_new``: bytes the same ACK's SACK blocks covered first; ``prior_fack``: the
+        highest SACK before this ACK, or the old SND.UNA)."""
         new_una = self._una + acked
         rtt_sample: int | None = None
         karn = False
         rtx = self.rtx
         delivered = sacked_new  # bytes this ACK tells us arrived for the first time
         newest: int | None = None  # when the newest segment acknowledged (sent once) left
+        fresh = 0  # segments delivered by this ACK, not SACKed before
+        last: SentSegment | None = None  # the most recently sent of them, for RACK
+        reord = -1  # the lowest of them sent once (a hole filled without a retransmission?)
         while rtx and rtx[0].end <= new_una:
             seg = rtx.popleft()
             size = seg.end - seg.start
@@ -1337,6 +1368,11 @@ class TCPConnection:
                 self._sacked_bytes -= size
             else:
                 delivered += size
+                fresh += 1
+                if last is None or seg.tx_order > last.tx_order:
+                    last = seg
+                if reord < 0 and not seg.retransmits:
+                    reord = seg.start
             if seg.lost:
                 self._lost_bytes -= size
             if seg.retrans_out:
@@ -1369,6 +1405,9 @@ class TCPConnection:
             self.sndbuf.acknowledge(data_acked)
             self._buf_off += data_acked
             self.events |= EV_WRITABLE
+        self.delivered += fresh
+        if last is not None and self.sack_ok and self.rack.mode & LOSS_DETECTION:
+            self._rack_acked(last, now, tsecr, reord, prior_fack, new_una)
         if karn:
             rtt_sample = None  # Karn / Linux FLAG_RETRANS_DATA_ACKED: no sequence-based sample
         if karn and tsecr:
@@ -1377,6 +1416,8 @@ class TCPConnection:
                 rtt_sample = None
         if rtt_sample is not None:
             self.rtt.sample(rtt_sample)
+            # the path's least RTT from the newest segment acknowledged (Linux's ca_rtt_us)
+            self.rtt.update_min(rtt_sample if newest is None or karn else now - newest, now)
         cc = self.cc
         if cc.hystart_pending and cc.cwnd < cc.ssthresh:
             # Linux's pkts_acked with ca_rtt: the newest segment's RTT (the timestamp's when a
@@ -1393,17 +1434,27 @@ class TCPConnection:
         # the window grows only when it was used (Linux's tcp_is_cwnd_limited: in slow start,
         # while cwnd is below twice the most segments out; an application-limited flow keeps it)
         grow = self.is_cwnd_limited or (cc.cwnd < cc.ssthresh and cc.cwnd < 2 * self.max_packets_out * self.mss)
+        rack = self.sack_ok and self.rack.mode & LOSS_DETECTION
+        self.t_reo = None  # (the ACK sets the timer again below, unless RACK arms its own here)
         if self.ca_state == CA_OPEN:
-            if grow:
+            if rack and (self._sacked_bytes or sacked_new) and self._rack_loss(now):
+                # RACK proved a loss (Linux's tcp_time_to_recover: lost_out): fast recovery
+                self._enter_recovery(now)
+                self._reduce_cwnd(delivered, True, True)
+                self._retransmit_lost(now, force=True)
+            elif grow:
                 cc.on_ack(acked, now, self.rtt.srtt)
         elif self.ca_state == CA_LOSS:
             if grow:
                 cc.on_ack(acked, now, self.rtt.srtt)  # slow start again from the loss window
             if self._una >= self.recover:
                 self.ca_state = CA_OPEN
+            elif rack:
+                self._rack_loss(now)  # retransmissions lost again (tcp_identify_packet_loss in Loss)
         elif self._una >= self.recover:
             self.ca_state = CA_OPEN
             self._reno_sacked = 0
+            self.rack.recovery_ended()
             cc.on_recovery_end()
         elif self.ca_state == CA_RECOVERY:
             if not cc.partial_ack_recovery:
@@ -1423,27 +1474,35 @@ class TCPConnection:
                         rtx[0].lost = True
                         self._lost_bytes += rtx[0].end - rtx[0].start
                         newly_lost = True
+                elif rack:
+                    newly_lost = self._rack_loss(now)
                 else:
                     newly_lost = self._mark_lost_sack()
                 self._reduce_cwnd(delivered, True, newly_lost)
-                self._retransmit_lost(now, force=True)
+                # (with RACK as Linux's tcp_xmit_retransmit_queue: as PRR's window allows)
+                self._retransmit_lost(now, force=not rack)
         # the retransmission timer (RFC 6298 §5.2, §5.3), or a loss probe before it (Linux's
         # tcp_set_xmit_timer)
-        if self._max > self._una:
+        if self._max <= self._una:
+            self.t_rtx = self.t_tlp = self.t_reo = None
+        elif self.t_reo is not None:
+            self.t_rtx = self.t_tlp = None  # RACK's reordering timer stands (FLAG_SET_XMIT_TIMER cleared)
+        else:
             rto = self.rtt.rto
             self.t_rtx = now + rto
             self.t_tlp = None
             if self.sack_ok and self.ca_state == CA_OPEN:
                 self._schedule_loss_probe(now, rto)  # (the RTO restarts now: Linux's advancing_rto)
-        else:
-            self.t_rtx = self.t_tlp = None
 
     def _dup_ack(self, now: int, sacked_new: int) -> None:
         """RFC 5681 §3.2 / RFC 6675 §5: count duplicates, enter fast recovery on the third (or
         when SACK shows a segment lost)."""
         self.dupacks += 1
+        rack = self.sack_ok and self.rack.mode & LOSS_DETECTION
         if self.ca_state == CA_LOSS:
-            if self.sack_ok:
+            if rack:
+                self._rack_loss(now)
+            elif self.sack_ok:
                 self._mark_lost_sack()
             self._push(now)
             return
@@ -1455,33 +1514,41 @@ class TCPConnection:
             if not self.sack_ok:
                 self._reno_sacked += 1
             else:
-                newly_lost = self._mark_lost_sack()
+                newly_lost = self._rack_loss(now) if rack else self._mark_lost_sack()
             self._reduce_cwnd(delivered, False, newly_lost)
             self._push(now)
             return
-        lost = self._mark_lost_sack() if self.sack_ok else False
-        if self.dupacks >= 3 or lost:
+        if rack:
+            enter = self._rack_loss(now)  # only a proven loss (no duplicate count with RACK)
+        else:
+            enter = (self._mark_lost_sack() if self.sack_ok else False) or self.dupacks >= 3
+        if enter:
             # fast retransmit (RFC 5681 §3.2 step 2-4; RFC 6675 §5 step 4), the window brought
             # down to ssthresh by PRR (Linux's tcp_init_cwnd_reduction)
-            self.ca_state = CA_RECOVERY
-            self.recover = self._max
-            self.prior_cwnd = self.cc.cwnd
-            self.prr_delivered = self.prr_out = 0
-            self.tlp_high = None
-            if self.t_tlp is not None:
-                # no probes in recovery: the RTO again, when it would have fired (tcp_rearm_rto)
-                self.t_tlp = None
-                self.t_rtx = now + max(self.rtx[0].tx_time + self.rtt.rto - now, 1)
-            self.cc.on_congestion(self.flight, now)
+            self._enter_recovery(now)
             if not self.sack_ok:
                 self._reno_sacked = self.dupacks
             head = self.rtx[0] if self.rtx else None
-            if head is not None and not head.lost and not head.sacked:
-                head.lost = True
+            if not rack and head is not None and not head.lost and not head.sacked:
+                head.lost = True  # (tcp_update_scoreboard, which Linux skips with RACK)
                 self._lost_bytes += head.end - head.start
             self._reduce_cwnd(delivered, False, True)
             self._retransmit_lost(now, force=True)
             self._push(now)
+
+    def _enter_recovery(self, now: int) -> None:
+        """Fast recovery begins (Linux's tcp_enter_recovery): ssthresh from the congestion
+        control, PRR from zero, no loss probes until it ends."""
+        self.ca_state = CA_RECOVERY
+        self.recover = self._max
+        self.prior_cwnd = self.cc.cwnd
+        self.prr_delivered = self.prr_out = 0
+        self.tlp_high = None
+        if self.t_tlp is not None:
+            # no probes in recovery: the RTO again, when it would have fired (tcp_rearm_rto)
+            self.t_tlp = None
+            self.t_rtx = now + max(self.rtx[0].tx_time + self.rtt.rto - now, 1)
+        self.cc.on_congestion(self.flight, now)
 
     def _reduce_cwnd(self, delivered: int, una_advanced: bool, newly_lost: bool) -> None:
         """Proportional rate reduction (RFC 6937) as Linux's tcp_cwnd_reduction, in segments:
@@ -1510,12 +1577,17 @@ class TCPConnection:
         sndcnt = max(sndcnt, 0 if self.prr_out else 1)
         cc.cwnd = pipe + sndcnt * mss
 
-    def _sack_arrival(self, blocks: tuple[tuple[int, int], ...]) -> int:
+    def _sack_arrival(self, blocks: tuple[tuple[int, int], ...], now: int, prior_fack: int) -> int:
         """Mark segments the SACK blocks (of a SACK option) cover (RFC 2018 §5); returns how
-        many bytes were new."""
+        many bytes were new.  With RACK each newly SACKed segment advances it, and one sent
+        once that fills a hole below the highest SACK (``prior_fack``) is reordering."""
         una32 = self.snd_una
         span = self._max - self._una
         new = 0
+        rack = self.rack if self.rack.mode & LOSS_DETECTION else None
+        min_rtt = self.rtt.min_rtt
+        fack = prior_fack
+        low = -1
         for left, right in blocks:
             lo, hi = seq_sub(left, una32), seq_sub(right, una32)
             if lo >= hi or hi > span or lo >= span:
@@ -1531,13 +1603,92 @@ class TCPConnection:
                 size = s.end - s.start
                 self._sacked_bytes += size
                 new += size
+                self.delivered += 1
+                fack = max(fack, s.end)
+                if rack is not None:
+                    rack.advance(s.tx_time, s.tx_order, s.retransmits > 0, now, min_rtt, s.tx_delivered)
+                    if not s.retransmits and s.start < prior_fack and (low < 0 or s.start < low):
+                        low = s.start
                 if s.lost:
                     s.lost = False
                     self._lost_bytes -= size
                 if s.retrans_out:
                     s.retrans_out = False
                     self._retrans_bytes -= size
+        self._fack = fack
+        if low >= 0 and rack is not None:
+            rack.reordering_seen(low, fack, self.mss)
         return new
+
+    # --- RACK (RFC 8985 §6) -----------------------------------------------------------------------
+
+    def _rack_acked(self, last: SentSegment, now: int, tsecr: int | None, reord: int, prior_fack: int,
+                    new_una: int) -> None:
+        """RACK's view of a cumulative ACK (Linux's tcp_clean_rtx_queue): the most recently
+        sent segment it delivered advances RACK, unless it was a retransmission the timestamp
+        shows was not needed (its original was ACKed: tcp_skb_spurious_retrans).  A hole below
+        the highest SACK filled by a segment sent once is reordering, and so is one filled by
+        an original that was resent in vain (the timestamp says so: Linux notices it in
+        tcp_try_undo_partial, where it also undoes the reduction, which netsim does not)."""
+        fack = self._fack if self._sacked_bytes else new_una
+        if last.retransmits and tsecr and seq_lt(tsecr, self._tsval(last.tx_time)):
+            if last.start < prior_fack:
+                self.rack.reordering_seen(last.start, fack, self.mss)
+        else:
+            self.rack.advance(last.tx_time, last.tx_order, last.retransmits > 0, now, self.rtt.min_rtt,
+                              last.tx_delivered)
+        if 0 <= reord < prior_fack:
+            self.rack.reordering_seen(reord, fack, self.mss)
+
+    def _rack_scan(self, now: int) -> tuple[int, int]:
+        """Mark what RACK says is lost; returns (segments newly marked, the longest wait)."""
+        rack, rtt = self.rack, self.rtt
+        rack.update_reo_wnd(rack.take_rate_sample(), self.delivered)
+        in_recovery = self.ca_state != CA_OPEN
+        sacked = 0 if rack.reord_seen or in_recovery else sum(1 for s in self.rtx if s.sacked)
+        reo_wnd = rack.reo_wnd(in_recovery, sacked, rtt.min_rtt, rtt.srtt or 0)
+        lost, wait = rack.detect(self.rtx, now, reo_wnd)
+        for seg in lost:
+            size = seg.end - seg.start
+            if seg.retrans_out:  # a retransmission lost again (TCPLostRetransmit)
+                seg.retrans_out = False
+                self._retrans_bytes -= size
+                self.lost_retransmits += 1
+            if not seg.lost:
+                seg.lost = True
+                self._lost_bytes += size
+        return len(lost), wait
+
+    def _rack_loss(self, now: int) -> bool:
+        """RACK's loss detection after an ACK that delivered something (tcp_rack_mark_lost):
+        True if it marked a segment lost; a segment still inside the reordering window arms
+        the reordering timer in place of the RTO."""
+        rack = self.rack
+        if not rack.advanced:
+            return False
+        rack.advanced = False
+        marked, wait = self._rack_scan(now)
+        if wait:
+            self.t_reo = now + reo_timeout(wait, self.rtt.rto)
+            self.t_rtx = self.t_tlp = None
+        return marked > 0
+
+    def _on_reo_timeout(self, now: int) -> None:
+        """The reordering window has passed (tcp_rack_reo_timeout): mark what is lost now, enter
+        recovery if it changed the pipe, resend as the window allows; then the RTO, timed from
+        the head's transmission (tcp_rearm_rto)."""
+        if self.state not in _SENDING_STATES or not self.rtx:
+            return
+        prior = self.pipe
+        self._rack_scan(now)
+        if self.pipe != prior:
+            if self.ca_state != CA_RECOVERY:
+                self._enter_recovery(now)
+                self._reduce_cwnd(self.mss, False, True)  # (tcp_cwnd_reduction(sk, 1, ...))
+            self._retransmit_lost(now)
+        if self.t_rtx is None:
+            self.t_rtx = now + max(self.rtx[0].tx_time + self.rtt.rto - now, 1)
+            self.t_tlp = None
 
     def _mark_lost_sack(self) -> bool:
         """RFC 6675 §4 IsLost: a segment with DupThresh (3) segments' worth SACKed above it."""
@@ -1645,6 +1796,9 @@ class TCPConnection:
         if self.t_tlp is not None and now >= self.t_tlp:
             self.t_tlp = None
             self._on_loss_probe(now)
+        if self.t_reo is not None and now >= self.t_reo:
+            self.t_reo = None
+            self._on_reo_timeout(now)
         if self.t_persist is not None and now >= self.t_persist:
             self.t_persist = None
             self._on_persist(now)
@@ -1702,12 +1856,16 @@ class TCPConnection:
         self.recover = self._max
         self.dupacks = 0
         self._reno_sacked = 0
+        # every segment not SACKed is lost (tcp_timeout_mark_lost), but with RACK the head
+        # only and those older than RACK's RTT: one sent within it may still arrive
+        recent = now - self.rack.rtt if self.sack_ok and self.rack.mode & LOSS_DETECTION else now
+        head = self.rtx[0]
         for s in self.rtx:
-            if s.retrans_out:
-                s.retrans_out = False
-            if not s.sacked and not s.lost:
-                s.lost = True
-        self._retrans_bytes = 0
+            if s.sacked or (s.tx_time > recent and s is not head):
+                continue
+            s.retrans_out = False
+            s.lost = True
+        self._retrans_bytes = sum(s.end - s.start for s in self.rtx if s.retrans_out)
         self._lost_bytes = sum(s.end - s.start for s in self.rtx if s.lost)
         self.rtt.on_timeout()
         self._retransmit_lost(now, force=True)

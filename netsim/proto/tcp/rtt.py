@@ -20,6 +20,8 @@ import attrs
 
 MS = 1_000_000
 S = 1_000_000_000
+NO_RTT = 1 << 62  # min_rtt before any sample (Linux's ~0U)
+MIN_RTT_WINDOW = 300 * S  # tcp_min_rtt_wlen
 
 
 @attrs.define
@@ -32,6 +34,10 @@ class RttEstimator:
     rttvar: int | None = None
     backoff: int = 0
     samples: int = 0
+    # the path's least RTT (Linux's tcp_min_rtt: a 300 s windowed minimum, tcp_min_rtt_wlen):
+    # here the least sample, replaced by a newer one once it is 300 s old
+    min_rtt: int = NO_RTT
+    min_rtt_at: int = 0
 
     @property
     def base_rto(self) -> int:
@@ -56,6 +62,12 @@ class RttEstimator:
             self.srtt = (7 * self.srtt + rtt) // 8
         self.backoff = 0  # RFC 6298 §5.7 / Linux: a new sample collapses the backoff
         self.samples += 1
+
+    def update_min(self, rtt: int, now: int) -> None:
+        """A sample for the least RTT (Linux's tcp_update_rtt_min, fed the newest acknowledged
+        segment's RTT)."""
+        if rtt <= self.min_rtt or now - self.min_rtt_at > MIN_RTT_WINDOW:
+            self.min_rtt, self.min_rtt_at = rtt, now
 
     def on_timeout(self) -> None:
         """The retransmission timer expired: back off (RFC 6298 §5.5)."""

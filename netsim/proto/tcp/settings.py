@@ -36,6 +36,12 @@ def _early_retrans(_inst: Any, attribute: Any, value: Any) -> None:
         raise ValueError(f"{attribute.name} must be 0..4 (3 and 4 send tail loss probes), got {value!r}")
 
 
+def _recovery(_inst: Any, attribute: Any, value: Any) -> None:
+    if type(value) is not int or not 0 <= value <= 7:
+        raise ValueError(f"{attribute.name} must be 0..7 (bits: 1 RACK, 2 static reordering window, "
+                         f"4 no duplicate threshold), got {value!r}")
+
+
 def _congestion(_inst: Any, attribute: Any, value: Any) -> None:
     if value not in CONGESTION_CONTROLS:
         raise ValueError(f"{attribute.name} must be one of {', '.join(CONGESTION_CONTROLS)}, got {value!r}")
@@ -64,6 +70,7 @@ class TCPSettings:
     sack: bool = True  # tcp_sack (RFC 2018)
     dsack: bool = True  # tcp_dsack (RFC 2883: report duplicate segments in the first SACK block)
     early_retrans: int = attrs.field(default=3, validator=_early_retrans)  # tcp_early_retrans: 3, 4 = TLP on
+    recovery: int = attrs.field(default=1, validator=_recovery)  # tcp_recovery: 1 = RACK loss detection (RFC 8985)
     congestion_control: str = attrs.field(default="cubic", validator=_congestion)
     hystart: bool = True  # tcp_cubic's hystart module parameter (both detectors: ACK train and delay)
     slow_start_after_idle: bool = True  # tcp_slow_start_after_idle (RFC 5681 §4.1's restart window)

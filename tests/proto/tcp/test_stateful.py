@@ -378,8 +378,14 @@ class EngineMachine(RuleBasedStateMachine):
             assert deadline >= 0
         if conn.state in _SENDING_STATES and conn.rtx:
             # something sent and not acknowledged: a timer will resend it (never a stall)
-            assert conn.t_rtx is not None or conn.t_tlp is not None or conn.t_persist is not None
-        assert conn.t_rtx is None or conn.t_tlp is None  # the probe timer stands in for the RTO
+            assert (conn.t_rtx is not None or conn.t_tlp is not None or conn.t_reo is not None
+                    or conn.t_persist is not None)
+        # the probe timer and RACK's reordering timer stand in for the RTO: one of the three at most
+        assert [conn.t_rtx, conn.t_tlp, conn.t_reo].count(None) >= 2
+        # the scoreboard's byte counts are what the queue's marks add up to
+        assert conn._lost_bytes == sum(s.end - s.start for s in conn.rtx if s.lost)
+        assert conn._retrans_bytes == sum(s.end - s.start for s in conn.rtx if s.retrans_out)
+        assert conn._sacked_bytes == sum(s.end - s.start for s in conn.rtx if s.sacked)
 
 
 EngineMachine.TestCase.settings = settings(max_examples=300, stateful_step_count=40, deadline=None)

@@ -1057,6 +1057,6 @@ class TCPSocket:
             "retransmits": conn.total_retransmits, "dsack_dups": conn.dsacks_received, "congestion": conn.cc.name,
             # as TCP_INFO's tcpi_min_rtt, tcpi_reordering, tcpi_reord_seen (ss -i: minrtt, reordering)
             "min_rtt": conn.rtt.min_rtt if conn.rtt.samples else None, "reordering": conn.rack.reordering,
-            "reord_seen": conn.rack.reord_seen, "lost_retransmits": conn.lost_retransmits,
+            "reord_seen": conn.rack.reord_seen, "lost_retransmits": conn.lost_retransmits, "undos": conn.undos,
         }
 

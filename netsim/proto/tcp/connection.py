@@ -34,8 +34,11 @@ What it does, and where from:
   (60 s), FIN-WAIT-2 timeout for orphaned sockets (``tcp_fin_timeout``), RST on close with
   unread data (RFC 2525 §2.17, Linux).
 
+- undoing a needless reduction (Linux's tcp_try_undo_recovery / _dsack / _loss): RFC 3522's
+  timestamp test and RFC 3708's D-SACK count.
+
 Not modelled: urgent data (URG is ignored), ECN, TCP Fast Open, F-RTO,
-receive-buffer autotuning, undoing a window reduction on D-SACK.
+receive-buffer autotuning, undo on a partial ACK.
 """
 
 from __future__ import annotations
@@ -46,7 +49,7 @@ from typing import Any
 
 from netsim.proto.tcp.buffers import ReceiveBuffer, SendBuffer
 from netsim.proto.tcp.congestion import INFINITE_SSTHRESH, CongestionControl, make_congestion_control
-from netsim.proto.tcp.rack import LOSS_DETECTION, Rack, reo_timeout
+from netsim.proto.tcp.rack import LOSS_DETECTION, RECOVERY_THRESH, Rack, reo_timeout
 from netsim.proto.tcp.rtt import RttEstimator
 from netsim.proto.tcp.seq import seq_add, seq_gt, seq_le, seq_lt, seq_sub
 from netsim.proto.tcp.settings import MS, TCPSettings
@@ -126,6 +129,7 @@ class TCPConnection:
         "rto_expiries", "dsacks_received", "prior_cwnd", "prr_delivered", "prr_out", "tlp_high", "tlp_retrans",
         "loss_probes", "loss_probe_recoveries", "is_cwnd_limited", "max_packets_out", "cwnd_usage_seq", "lsndtime",
         "rack", "delivered", "lost_retransmits", "_fack", "_tx_count",
+        "undo_marker", "undo_retrans", "undo_stamp", "prior_ssthresh", "undos",
         # receive side
         "rcvbuf", "rcv_wscale", "_rcv_edge", "rcv_ssthresh", "_rcv_mss", "_rcv_unacked", "_quick", "_fin_seq",
         "eof", "_last_ooo", "_ack_pushed", "_dsack",
@@ -207,6 +211,12 @@ class TCPConnection:
         self.lost_retransmits = 0  # retransmissions found lost again (TCPLostRetransmit)
         self._fack = 0  # the end of the highest SACKed segment (an offset), while any is SACKed
         self._tx_count = 0  # segments of the queue sent so far, retransmissions included
+        # undoing a needless reduction (Linux's undo_marker / undo_retrans / retrans_stamp)
+        self.undo_marker: int | None = None  # SND.UNA when the reduction began (an offset): may undo
+        self.undo_retrans = 0  # retransmissions since then not yet reported as duplicates (-1: none)
+        self.undo_stamp: int | None = None  # when the first of them left
+        self.prior_ssthresh = 0  # ssthresh to go back to (0: the reduction cannot be undone)
+        self.undos = 0  # reductions undone (TCPFullUndo + TCPPartialUndo + TCPDSACKUndo + TCPLossUndo)
         self.rcvbuf = ReceiveBuffer(rcvbuf or settings.rmem_default, 0)
         self.rcv_wscale = 0
         self._rcv_edge = 0
@@ -940,6 +950,9 @@ class TCPConnection:
             return
         if self.ca_state == CA_RECOVERY:
             self.prr_out += 1
+        self.undo_retrans = self.undo_retrans + 1 if self.undo_retrans > 0 else 1
+        if self.undo_stamp is None:
+            self.undo_stamp = now
         if not seg.retrans_out:
             seg.retrans_out = True
             self._retrans_bytes += seg.end - seg.start
@@ -1292,6 +1305,8 @@ class TCPConnection:
             # a D-SACK still tells PRR a segment left the network (tcp_dsack_seen's sack_delivered)
             self._reduce_cwnd(dsack, False, False)
             self._push(now)
+        if dsack and self.undo_marker is not None:
+            self._try_undo_dsack()  # (undo_retrans reaches 0 only on a D-SACK)
         if self.fin_queued and self._una == self._fin_off + 1 and not self._fin_acked(now):
             return False
         if window_changed and self.snd_wnd and self.t_persist is not None:
@@ -1312,9 +1327,21 @@ class TCPConnection:
         if not size or size >= HALF or size > max(self.max_snd_wnd, self.mss):
             return 0, False
         mss = max(1, self.mss)
-        self.dsacks_received += -(-size // mss)
+        dups = -(-size // mss)
+        self.dsacks_received += dups
         if self.dsacks_received <= self.total_retransmits:
             self.rack.dsack_seen = True  # (not when the duplicates cannot be ours: tcp_dsack_seen)
+        if self.undo_marker is not None and self.undo_retrans > 0:
+            # a retransmission since the reduction was not needed (tcp_check_dsack's counting
+            # for data below SND.UNA, tcp_sacktag_one's for a resent segment still queued)
+            distance = seq_sub(right, self.snd_una)
+            end = self._una + (distance - (1 << 32) if distance >= HALF else distance)
+            if end <= self._una:
+                needless = dups if end > self.undo_marker else 0
+            else:
+                start = end - size
+                needless = sum(1 for seg in self.rtx if seg.retransmits and start <= seg.start and seg.end <= end)
+            self.undo_retrans = max(0, self.undo_retrans - needless)
         high = self.tlp_high
         return size, high is not None and right == (self.iss + high) & MASK and size <= mss
 
@@ -1445,22 +1472,21 @@ class TCPConnection:
             elif grow:
                 cc.on_ack(acked, now, self.rtt.srtt)
         elif self.ca_state == CA_LOSS:
+            if self._may_undo(tsecr):
+                self._undo(True)  # tcp_try_undo_loss: the timeout was needless, an original arrived
+                self.ca_state = CA_OPEN
             if grow:
                 cc.on_ack(acked, now, self.rtt.srtt)  # slow start again from the loss window
-            if self._una >= self.recover:
-                self.ca_state = CA_OPEN
-            elif rack:
-                self._rack_loss(now)  # retransmissions lost again (tcp_identify_packet_loss in Loss)
+            if self.ca_state == CA_LOSS:
+                if self._una >= self.recover:
+                    self.ca_state = CA_OPEN
+                elif rack:
+                    self._rack_loss(now)  # retransmissions lost again (tcp_identify_packet_loss in Loss)
         elif self._una >= self.recover:
-            self.ca_state = CA_OPEN
-            self._reno_sacked = 0
-            self.rack.recovery_ended()
-            cc.on_recovery_end()
+            self._recovery_end(tsecr)
         elif self.ca_state == CA_RECOVERY:
             if not cc.partial_ack_recovery:
-                self.ca_state = CA_OPEN  # Reno: any new ACK ends fast recovery
-                self._reno_sacked = 0
-                cc.on_recovery_end()
+                self._recovery_end(tsecr)  # Reno: any new ACK ends fast recovery
             else:
                 # RFC 6582 §3.2 step 3: a partial ACK: the next hole is lost, resend it now
                 mss = max(1, self.mss)
@@ -1493,6 +1519,17 @@ class TCPConnection:
             self.t_tlp = None
             if self.sack_ok and self.ca_state == CA_OPEN:
                 self._schedule_loss_probe(now, rto)  # (the RTO restarts now: Linux's advancing_rto)
+
+    def _recovery_end(self, tsecr: int | None) -> None:
+        """Fast recovery is over (Linux's tcp_try_undo_recovery, tcp_end_cwnd_reduction): undone
+        if it was needless, else the window settles at ssthresh."""
+        self.ca_state = CA_OPEN
+        self._reno_sacked = 0
+        if self._may_undo(tsecr):
+            self._undo(False)
+        else:
+            self.rack.recovery_ended()
+            self.cc.on_recovery_end()
 
     def _dup_ack(self, now: int, sacked_new: int) -> None:
         """RFC 5681 §3.2 / RFC 6675 §5: count duplicates, enter fast recovery on the third (or
@@ -1538,7 +1575,9 @@ class TCPConnection:
 
     def _enter_recovery(self, now: int) -> None:
         """Fast recovery begins (Linux's tcp_enter_recovery): ssthresh from the congestion
-        control, PRR from zero, no loss probes until it ends."""
+        control, PRR from zero, no loss probes until it ends; what to undo to if it was needless."""
+        self.prior_ssthresh = self._current_ssthresh()
+        self._init_undo()
         self.ca_state = CA_RECOVERY
         self.recover = self._max
         self.prior_cwnd = self.cc.cwnd
@@ -1849,7 +1888,10 @@ class TCPConnection:
         self.tlp_high = None  # (tcp_retransmit_timer)
         # enter Loss: every segment not SACKed is presumed lost, slow start from one segment
         if self.ca_state != CA_LOSS or self._una >= self.recover:
+            self.prior_ssthresh = self._current_ssthresh()
+            self.prior_cwnd = self.cc.cwnd
             self.cc.on_timeout(self.flight, now)
+            self._init_undo()
         else:
             self.cc.cwnd = self.mss
         self.ca_state = CA_LOSS
@@ -1867,9 +1909,65 @@ class TCPConnection:
             s.lost = True
         self._retrans_bytes = sum(s.end - s.start for s in self.rtx if s.retrans_out)
         self._lost_bytes = sum(s.end - s.start for s in self.rtx if s.lost)
+        self.cc.cwnd = self.pipe + self.mss  # what is still in flight, and one more (tcp_enter_loss)
         self.rtt.on_timeout()
         self._retransmit_lost(now, force=True)
         self.t_rtx = now + self.rtt.rto
+
+    # --- undo (Linux's tcp_try_undo_*) ----------------------------------------------------------
+
+    def _current_ssthresh(self) -> int:
+        """Linux's tcp_current_ssthresh: in recovery ssthresh, else at least 3/4 of cwnd."""
+        cc = self.cc
+        if self.ca_state == CA_RECOVERY:
+            return cc.ssthresh
+        segments = cc.cwnd // max(1, self.mss)
+        return max(cc.ssthresh, ((segments >> 1) + (segments >> 2)) * self.mss)
+
+    def _init_undo(self) -> None:
+        """tcp_init_undo: from here, the reduction is undone if every retransmission turns out
+        needless (each reported as a duplicate) or the ACKs show the originals arrived."""
+        self.undo_marker = self._una
+        mss = max(1, self.mss)
+        self.undo_retrans = -(-self._retrans_bytes // mss) if self._retrans_bytes else -1
+        if not self._retrans_bytes:
+            self.undo_stamp = None
+
+    def _packet_delayed(self, tsecr: int | None) -> bool:
+        """tcp_packet_delayed: the ACK echoes a timestamp from before the first retransmission,
+        so an original did arrive (RFC 3522, Eifel detection)."""
+        return self.undo_stamp is not None and bool(tsecr) and seq_lt(tsecr or 0, self._tsval(self.undo_stamp))
+
+    def _may_undo(self, tsecr: int | None) -> bool:
+        """tcp_may_undo: every retransmission was a duplicate, or an original arrived."""
+        return self.undo_marker is not None and (self.undo_retrans == 0 or self._packet_delayed(tsecr))
+
+    def _undo(self, unmark_lost: bool) -> None:
+        """tcp_undo_cwnd_reduction: back to the window before the reduction (the larger of it and
+        the present one; ssthresh if it was larger), and RACK looks at the losses again."""
+        if unmark_lost:
+            for seg in self.rtx:
+                seg.lost = False
+            self._lost_bytes = 0
+        cc = self.cc
+        if self.prior_ssthresh:
+            cc.cwnd = max(cc.cwnd, self.prior_cwnd)
+            cc.ssthresh = max(cc.ssthresh, self.prior_ssthresh)
+        self.undo_marker = None
+        self.rack.advanced = True
+        self.undos += 1
+
+    def _try_undo_dsack(self) -> bool:
+        """tcp_try_undo_dsack: every retransmission since the reduction came back as a D-SACK:
+        undo it (Open or recovery; recovery then ends, tcp_try_to_open)."""
+        if self.undo_marker is None or self.undo_retrans != 0 or self.ca_state == CA_LOSS:
+            return False
+        self.rack.persist = min(RECOVERY_THRESH, self.rack.persist + 1)
+        self._undo(False)
+        if self.ca_state == CA_RECOVERY:
+            self.ca_state = CA_OPEN
+            self._reno_sacked = 0
+        return True
 
     def _on_persist(self, now: int) -> None:
         """A zero-window probe (RFC 9293 §3.8.6.1; Linux ``tcp_xmit_probe_skb``: SND.UNA - 1)."""

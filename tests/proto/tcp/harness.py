@@ -197,3 +197,23 @@ class App:
         if self.do_read:
             while conn.recv_q:
                 self.got += conn.recv(self.read_size, now)
+
+
+def delay_first(pair: Pair, una: int, indexes: set[int], extra: int, mss: int = 1448) -> set[int]:
+    """The first transmission of each of A's segments in ``indexes`` (counted in ``mss`` from
+    ``una``) takes ``extra`` ns longer on the wire; returns the set, which the caller may add to."""
+    original = pair._transmit
+
+    def transmit(side: int, seg: TCPSegment) -> None:
+        index = ((seg.seq - una) & 0xFFFFFFFF) // mss
+        if side == 0 and seg.payload and index in indexes:
+            indexes.discard(index)
+            saved = pair.wire.delay
+            pair.wire.delay = saved + extra
+            original(side, seg)
+            pair.wire.delay = saved
+            return
+        original(side, seg)
+
+    pair._transmit = transmit  # type: ignore[method-assign]
+    return indexes

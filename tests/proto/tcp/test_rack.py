@@ -16,7 +16,7 @@ from netsim.proto.tcp.connection import CA_OPEN, CA_RECOVERY, TCPConnection
 from netsim.proto.tcp.rack import Rack, reo_timeout
 from netsim.proto.tcp.settings import MS, TCPSettings
 from netsim.wire.tcp import TCPSegment
-from tests.proto.tcp.harness import App, Pair, Wire
+from tests.proto.tcp.harness import App, Pair, Wire, delay_first
 from tests.proto.tcp.test_connection import established_pair
 
 MSS = 1448
@@ -154,23 +154,7 @@ def test_reordering_seen_widens_the_window_so_the_same_reordering_is_no_loss() -
 
 def test_a_late_segment_filling_a_hole_is_reordering_and_then_tolerated() -> None:
     pair, a, t0, una = _start()
-    held: list[tuple[int, bytes]] = []
-    original = pair._transmit
-    late = {3}  # the original of segment 3 arrives 2 ms after the segments sent after it
-
-    def transmit(side: int, seg: TCPSegment) -> None:
-        index = ((seg.seq - una) & 0xFFFFFFFF) // MSS
-        if side == 0 and seg.payload and index in late:
-            late.discard(index)
-            saved = pair.wire.delay
-            pair.wire.delay = saved + 2 * MS
-            original(side, seg)
-            pair.wire.delay = saved
-            held.append((index, seg.payload))
-            return
-        original(side, seg)
-
-    pair._transmit = transmit  # type: ignore[method-assign]
+    late = delay_first(pair, una, {3}, 2 * MS)  # 3 arrives 2 ms after the segments sent after it
     a.send(bytes(8 * MSS), t0)
     pair.flush()
     pair.run(t0 + 400 * MS)

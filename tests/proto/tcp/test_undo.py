@@ -9,7 +9,7 @@ from __future__ import annotations
 from netsim.proto.tcp.connection import CA_LOSS, CA_OPEN, TCPConnection
 from netsim.proto.tcp.settings import MS, TCPSettings
 from netsim.wire.tcp import TCPSegment
-from tests.proto.tcp.harness import App, Pair, Wire
+from tests.proto.tcp.harness import App, Pair, Wire, delay_first
 from tests.proto.tcp.test_connection import established_pair
 
 MSS = 1448
@@ -23,25 +23,6 @@ def _start(settings: TCPSettings | None = None) -> tuple[Pair, TCPConnection, in
     return pair, a, pair.now, a.snd_una
 
 
-def _late(pair: Pair, una: int, index: int, extra: int) -> None:
-    """The first transmission of A's segment ``index`` takes ``extra`` ns longer."""
-    original = pair._transmit
-    pending = {index}
-
-    def transmit(side: int, seg: TCPSegment) -> None:
-        i = ((seg.seq - una) & 0xFFFFFFFF) // MSS
-        if side == 0 and seg.payload and i in pending:
-            pending.discard(i)
-            saved = pair.wire.delay
-            pair.wire.delay = saved + extra
-            original(side, seg)
-            pair.wire.delay = saved
-            return
-        original(side, seg)
-
-    pair._transmit = transmit  # type: ignore[method-assign]
-
-
 def _resent(pair: Pair, since: int, una: int) -> list[int]:
     indexes = [((seg.seq - una) & 0xFFFFFFFF) // MSS for t, side, seg in pair.log
                if side == "A>" and t >= since and seg.payload]
@@ -50,7 +31,7 @@ def _resent(pair: Pair, since: int, una: int) -> list[int]:
 
 def test_a_reordered_segment_resent_in_vain_is_undone_by_its_timestamp() -> None:
     pair, a, t0, una = _start()
-    _late(pair, una, 3, 2 * MS)  # 3 arrives after 4-7: three SACKed, RACK resends it at once
+    delay_first(pair, una, {3}, 2 * MS)  # 3 arrives after 4-7: three SACKed, RACK resends it at once
     a.send(bytes(8 * MSS), t0)
     pair.flush()
     pair.run(t0 + 11 * MS)
@@ -66,7 +47,7 @@ def test_a_reordered_segment_resent_in_vain_is_undone_by_its_timestamp() -> None
 
 def test_without_timestamps_the_dsack_of_the_needless_retransmission_undoes_it() -> None:
     pair, a, t0, una = _start(TCPSettings(timestamps=False))
-    _late(pair, una, 3, 2 * MS)
+    delay_first(pair, una, {3}, 2 * MS)
     a.send(bytes(8 * MSS), t0)
     pair.flush()
     pair.run(t0 + 400 * MS)

@@ -185,13 +185,15 @@ class HostSettings:
         metadata=meta("net.ipv4.tcp_slow_start_after_idle: restart the window after an idle RTO (RFC 5681 §4.1)"))
     tcp_cubic_hystart: bool = attrs.field(
         default=_TCP.hystart, metadata=meta("tcp_cubic's hystart module parameter: leave slow start by HyStart"))
+    tcp_moderate_rcvbuf: bool = attrs.field(
+        default=_TCP.moderate_rcvbuf,
+        metadata=meta("net.ipv4.tcp_moderate_rcvbuf: grow the receive buffer with the read rate (autotuning)"))
     tcp_rmem: tuple[int, ...] = attrs.field(
         default=(4096, _TCP.rmem_default, _TCP.rmem_max),
         metadata=meta("net.ipv4.tcp_rmem: min, default, max receive buffer in bytes", min=1))
     tcp_wmem: tuple[int, ...] = attrs.field(
         default=(4096, _TCP.wmem_default, _TCP.wmem_max),
-        metadata=meta("net.ipv4.tcp_wmem: min, default, max send buffer in bytes (netsim's default send "
-                      "buffer is 64 KiB, see docs/tcp.md)", min=1))
+        metadata=meta("net.ipv4.tcp_wmem: min, default, max send buffer in bytes", min=1))
     tcp_fin_timeout: Duration = attrs.field(
         default=_ns(_TCP.fin_timeout), metadata=meta("net.ipv4.tcp_fin_timeout: how long an orphaned "
                                                       "connection stays in FIN-WAIT-2"))
@@ -253,6 +255,7 @@ class HostSettings:
             dsack=self.tcp_dsack, early_retrans=self.tcp_early_retrans, recovery=self.tcp_recovery,
             slow_start_after_idle=self.tcp_slow_start_after_idle, hystart=self.tcp_cubic_hystart,
             congestion_control=self.tcp_congestion_control, initial_cwnd=self.initial_cwnd,
+            moderate_rcvbuf=self.tcp_moderate_rcvbuf,
             rmem_default=self.tcp_rmem[1], rmem_max=self.tcp_rmem[2], wmem_default=self.tcp_wmem[1],
             wmem_max=self.tcp_wmem[2], syncookies=self.tcp_syncookies, max_syn_backlog=self.tcp_max_syn_backlog,
             somaxconn=self.somaxconn, abort_on_overflow=self.tcp_abort_on_overflow)

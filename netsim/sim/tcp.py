@@ -23,6 +23,7 @@ import simpy
 from simpy.events import PENDING
 
 from netsim.proto.ports import ConnectPortSelector, choose_ephemeral_port
+from netsim.proto.tcp.autotune import win_from_space
 from netsim.proto.tcp.connection import (
     ACK,
     EV_CLOSED,
@@ -325,7 +326,7 @@ class TCPLayer:
                 options += [TCPOptionNOP(), TCPOptionWindowScale(ws_offer)]
         # the window of a SYN-ACK, as tcp_select_initial_window rounds it: to the segment size
         # (MSS less the timestamp option when both sides use timestamps: 45 x 1448 = 65160)
-        window = min(listener.rcvbuf or settings.rmem_default, 65535)
+        window = min(win_from_space(listener.rcvbuf or settings.rmem_default), 65535)
         unit = 1460 - (12 if tsval is not None and settings.timestamps else 0)
         window -= window % unit if window > unit else 0
         reply = _make_segment(seg.dst_port, seg.src_port, isn, (seg.seq + 1) & 0xFFFFFFFF, SYN | ACK, window, 0,
@@ -684,10 +685,15 @@ class TCPSocket:
                     conn.set_keepalive(True, now)
                     self.service()
         elif level == _socket.SOL_SOCKET and option == _socket.SO_RCVBUF:
-            # Linux doubles the value (half for bookkeeping) and clamps to rmem_max
+            # Linux doubles the value (half for bookkeeping) and clamps to rmem_max; the buffer is
+            # then locked (SOCK_RCVBUF_LOCK: no autotuning)
             self.rcvbuf = max(2304, min(int(value), self.layer.settings.rmem_max)) * 2
+            if conn is not None:
+                conn.set_rcvbuf(self.rcvbuf)
         elif level == _socket.SOL_SOCKET and option == _socket.SO_SNDBUF:
             self.sndbuf = max(4608, min(int(value), self.layer.settings.wmem_max)) * 2
+            if conn is not None:
+                conn.set_sndbuf(self.sndbuf)
         elif level == _socket.SOL_SOCKET and option == _socket.SO_LINGER:
             onoff, seconds = value
             self.linger_zero = bool(onoff) and seconds == 0

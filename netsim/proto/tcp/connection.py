@@ -30,6 +30,11 @@ What it does, and where from:
   ssthresh in recovery by proportional rate reduction (RFC 6937, Linux's tcp_cwnd_reduction);
 - receive-side SWS avoidance and a window that never shrinks (RFC 9293 §3.8.6.2.2), zero-window
   probing with the persist timer (Linux probes with SEG.SEQ = SND.UNA - 1 and no data);
+- Linux's buffer autotuning (:mod:`netsim.proto.tcp.autotune`): the receive buffer grows with
+  what the application reads per RTT of the receiver's own estimate (dynamic right-sizing,
+  ``tcp_rcv_space_adjust`` / ``tcp_rcvbuf_grow``, ``tcp_rcv_rtt_measure(_ts)``) up to
+  ``tcp_rmem[2]``, the send buffer with the congestion window (``tcp_sndbuf_expand``,
+  ``tcp_new_space``) up to ``tcp_wmem[2]``; SO_RCVBUF / SO_SNDBUF lock them;
 - keepalive (RFC 1122 §4.2.3.6, Linux's 7200 s / 75 s / 9 probes), TIME-WAIT for 2*MSL
   (60 s), FIN-WAIT-2 timeout for orphaned sockets (``tcp_fin_timeout``), RST on close with
   unread data (RFC 2525 §2.17, Linux).
@@ -37,8 +42,7 @@ What it does, and where from:
 - undoing a needless reduction (Linux's tcp_try_undo_recovery / _dsack / _loss): RFC 3522's
   timestamp test and RFC 3708's D-SACK count.
 
-Not modelled: urgent data (URG is ignored), ECN, TCP Fast Open, F-RTO,
-receive-buffer autotuning, undo on a partial ACK.
+Not modelled: urgent data (URG is ignored), ECN, TCP Fast Open, F-RTO, undo on a partial ACK.
 """
 
 from __future__ import annotations
@@ -47,6 +51,14 @@ import errno
 from collections import deque
 from typing import Any
 
+from netsim.proto.tcp.autotune import (
+    TCP_INIT_CWND,
+    rcv_rtt_update,
+    rcvbuf_grow_target,
+    sndbuf_expanded,
+    space_from_win,
+    win_from_space,
+)
 from netsim.proto.tcp.buffers import ReceiveBuffer, SendBuffer
 from netsim.proto.tcp.congestion import INFINITE_SSTHRESH, CongestionControl, make_congestion_control
 from netsim.proto.tcp.rack import LOSS_DETECTION, RECOVERY_THRESH, Rack, reo_timeout
@@ -130,9 +142,12 @@ class TCPConnection:
         "loss_probes", "loss_probe_recoveries", "is_cwnd_limited", "max_packets_out", "cwnd_usage_seq", "lsndtime",
         "rack", "delivered", "lost_retransmits", "_fack", "_tx_count",
         "undo_marker", "undo_retrans", "undo_stamp", "prior_ssthresh", "undos",
+        "sk_sndbuf", "sndbuf_locked", "_sndbuf_nospace",
         # receive side
         "rcvbuf", "rcv_wscale", "_rcv_edge", "rcv_ssthresh", "_rcv_mss", "_rcv_unacked", "_quick", "_fin_seq",
         "eof", "_last_ooo", "_ack_pushed", "_dsack",
+        "sk_rcvbuf", "rcvbuf_locked", "rcv_rtt_us8", "_rcv_rtt_seq", "_rcv_rtt_time", "_rcv_rtt_last_tsecr",
+        "_rx_tsecr", "rcvq_space", "_rcvq_seq", "_rcvq_time",
         # options
         "ts_ok", "ts_recent", "ts_offset", "sack_ok", "ws_ok",
         # timers (absolute ns, or None)
@@ -161,7 +176,12 @@ class TCPConnection:
         self._una = 0
         self._max = 0
         self._buf_off = 1
-        self.sndbuf = SendBuffer(sndbuf or settings.wmem_default)
+        # the send buffer in Linux's memory units (sk_sndbuf: SO_SNDBUF doubled, which locks it,
+        # or tcp_wmem[1], which tcp_sndbuf_expand grows); the SendBuffer holds its payload share
+        self.sk_sndbuf = sndbuf or settings.wmem_default
+        self.sndbuf_locked = sndbuf is not None
+        self._sndbuf_nospace = False  # Linux's SOCK_NOSPACE: a write found the buffer full
+        self.sndbuf = SendBuffer(max(win_from_space(self.sk_sndbuf), 1))
         self.fin_queued = False
         self._fin_off = -1
         self.snd_wnd = 0
@@ -217,7 +237,21 @@ class TCPConnection:
         self.undo_stamp: int | None = None  # when the first of them left
         self.prior_ssthresh = 0  # ssthresh to go back to (0: the reduction cannot be undone)
         self.undos = 0  # reductions undone (TCPFullUndo + TCPPartialUndo + TCPDSACKUndo + TCPLossUndo)
-        self.rcvbuf = ReceiveBuffer(rcvbuf or settings.rmem_default, 0)
+        # the receive buffer in memory units (sk_rcvbuf: SO_RCVBUF doubled, which locks it, or
+        # tcp_rmem[1], which tcp_rcv_space_adjust grows); the ReceiveBuffer holds the window of it
+        self.sk_rcvbuf = rcvbuf or settings.rmem_default
+        self.rcvbuf_locked = rcvbuf is not None
+        self.rcvbuf = ReceiveBuffer(max(win_from_space(self.sk_rcvbuf), 1), 0)
+        # dynamic right-sizing: the receiver's RTT estimate (rcv_rtt_est, 1/8 us, 0 = none yet)
+        # and what the application read since the last measurement (rcvq_space)
+        self.rcv_rtt_us8 = 0
+        self._rcv_rtt_seq = 0
+        self._rcv_rtt_time: int | None = None
+        self._rcv_rtt_last_tsecr = 0
+        self._rx_tsecr = 0  # TSecr of the segment being processed (rx_opt.rcv_tsecr)
+        self.rcvq_space = 0
+        self._rcvq_seq = 0
+        self._rcvq_time = now // 1000  # (µs, as Linux's tcp_mstamp)
         self.rcv_wscale = 0
         self._rcv_edge = 0
         self.rcv_ssthresh = 65535  # Linux's rcv_ssthresh: the window offered grows from the SYN's
@@ -388,6 +422,8 @@ class TCPConnection:
         elif new is S.TIME_WAIT:
             self.t_rtx = self.t_tlp = self.t_reo = self.t_delack = self.t_persist = self.t_keepalive = None
             self.t_wait = now + self.settings.time_wait
+        elif new is S.ESTABLISHED:
+            self._init_buffer_space(now)
 
     def _fail(self, code: int, cause: str, now: int) -> None:
         """The connection is over with an error the application will see."""
@@ -402,6 +438,7 @@ class TCPConnection:
         if self.fin_queued or self.state not in (S.ESTABLISHED, S.CLOSE_WAIT, S.SYN_SENT, S.SYN_RECEIVED):
             return 0
         taken = self.sndbuf.write(data)
+        self._sndbuf_nospace = taken < len(data)  # Linux's SOCK_NOSPACE: the writer waits for room
         if taken and self.state in _SENDING_STATES:
             if self._max == self._una and self.lsndtime is not None and self.settings.slow_start_after_idle:
                 self._restart_after_idle(now - self.lsndtime)
@@ -434,6 +471,8 @@ class TCPConnection:
         if before >= HALF:
             before = 0
         data = rcvbuf.read(size)
+        if data and self.rcv_rtt_us8 and now // 1000 - self._rcvq_time >= self.rcv_rtt_us8 >> 3:
+            self._rcv_space_adjust(now // 1000)  # (once an RTT of the receiver's estimate has passed)
         if data and self.state in _DATA_IN_STATES:
             # Linux tcp_cleanup_rbuf: a delayed ACK for pushed data goes out once the application
             # has read it all; and the window is announced when it at least doubles
@@ -1022,6 +1061,7 @@ class TCPConnection:
         self._keepalive_probes = 0
         if tsval is not None:
             self.ts_recent = tsval  # RFC 7323 §4.3
+            self._rx_tsecr = tsecr  # type: ignore[assignment]
         # step 5: the ACK (the general path's _ack_processing, where no SACK option can be)
         acked = (ack - una) & MASK
         if acked >= HALF:
@@ -1045,6 +1085,8 @@ class TCPConnection:
             self._fin_arrival(now)  # a FIN that came ahead of its data is next now
         if self.state in _SENDING_STATES and (self.sndbuf._data or self._lost_bytes or self.fin_queued):
             self._push(now)
+        if self._sndbuf_nospace:
+            self._check_space()
 
     def _segment_arrives(self, seg: TCPSegment, now: int) -> None:
         """The general path of :meth:`segment_arrives`: every state, every segment."""
@@ -1116,6 +1158,8 @@ class TCPConnection:
             return
         if tsval is not None and ((rcv_nxt - seq) & MASK) < HALF:  # seq_le(seq, rcv_nxt)
             self.ts_recent = tsval  # RFC 7323 §4.3 (seq <= Last.ACK.sent, in practice RCV.NXT)
+        if tsecr is not None:
+            self._rx_tsecr = tsecr
         # 2. RST (RFC 5961 §3.2: only the exact next sequence number resets)
         if flags & RST:
             if seq != rcv_nxt:
@@ -1175,6 +1219,8 @@ class TCPConnection:
             self._send_ack(now)  # a retransmitted FIN: ACK it again
         if self.state in _SENDING_STATES and (self.sndbuf._data or self._lost_bytes or self.fin_queued):
             self._push(now)
+        if self._sndbuf_nospace:
+            self._check_space()
 
     def _syn_sent_arrival(self, seg: TCPSegment, now: int) -> None:
         """RFC 9293 §3.10.7.3."""
@@ -1773,16 +1819,26 @@ class TCPConnection:
         if not in_order or had_ooo:
             if not in_order and seq_gt(seq, before):
                 self._last_ooo = seq
+                if rcvbuf._ooo:
+                    self._rcvbuf_grow(self.rcvq_space)  # tcp_data_queue_ofo: room for the hole
             self._send_ack(now)  # out of order, duplicate or filling a hole: ACK at once (RFC 5681 §4.2)
             return
         if not added:
             self._send_ack(now)
             return
         self._rcv_unacked += added
-        if self.rcv_ssthresh < rcvbuf.capacity and size >= 128:
+        # the receiver's RTT (tcp_rcv_rtt_measure_ts, from the echoed timestamp of a full segment,
+        # and tcp_rcv_rtt_measure, the time a window takes to arrive): a comparison or two each
+        if self._rx_tsecr != self._rcv_rtt_last_tsecr:
+            self._rcv_rtt_measure_ts(size, now)
+        if self._rcv_rtt_time is None or not 0 < ((self._rcv_rtt_seq - rcvbuf.rcv_nxt) & MASK) < HALF:
+            self._rcv_rtt_measure(now)
+        room = rcvbuf.capacity - len(ready) - self.rcv_ssthresh
+        if room > 0 and size >= 128:
             # Linux tcp_grow_window: each in-order segment lets the offered window grow by two
-            # segments, up to the buffer (netsim counts payload where Linux counts truesize)
-            self.rcv_ssthresh = min(self.rcv_ssthresh + 2 * self._rcv_mss, rcvbuf.capacity)
+            # segments, up to the window the buffer has room for (min(window_clamp, tcp_space))
+            incr = 2 * self._rcv_mss
+            self.rcv_ssthresh += incr if incr < room else room
         window = (self._rcv_edge - rcvbuf.rcv_nxt) & MASK  # rcv_wnd
         if self._quick or self._rcv_unacked >= 2 * self._rcv_mss or (window if window < HALF else 0) < self._rcv_mss:
             self._send_ack(now)
@@ -1815,6 +1871,119 @@ class TCPConnection:
                 self._set_state(S.CLOSING, "rcv FIN", now)
         elif state is S.FIN_WAIT_2:
             self._set_state(S.TIME_WAIT, "rcv FIN", now)
+
+    # --- buffer autotuning (netsim.proto.tcp.autotune) -------------------------------------------
+
+    def set_rcvbuf(self, space: int) -> None:
+        """SO_RCVBUF on an open connection: ``space`` (the doubled value) becomes sk_rcvbuf and
+        locks it (SOCK_RCVBUF_LOCK); the right edge already offered stays where it is."""
+        self.sk_rcvbuf, self.rcvbuf_locked = space, True
+        self.rcvbuf.capacity = max(win_from_space(space), 1)
+
+    def set_sndbuf(self, space: int) -> None:
+        """SO_SNDBUF on an open connection: sk_sndbuf, locked (SOCK_SNDBUF_LOCK)."""
+        self.sk_sndbuf, self.sndbuf_locked = space, True
+        self._size_sndbuf()
+
+    def _size_sndbuf(self) -> None:
+        """The send buffer's payload share of sk_sndbuf, in whole segments: Linux checks the
+        memory only when a write needs a new skb (sk_stream_memory_free, wmem_queued < sndbuf)
+        and fills that one to the segment size, so the queue ends on a segment boundary."""
+        mss = self.mss
+        self.sndbuf.capacity = -(-win_from_space(self.sk_sndbuf) // mss) * mss
+
+    def _init_buffer_space(self, now: int) -> None:
+        """Linux's tcp_init_buffer_space, when the connection is established: the send buffer
+        sized for the initial window (unless locked), and the first DRS measurement starts from
+        what ten segments (or the window offered, if smaller) hold."""
+        if not self.sndbuf_locked:
+            self._sndbuf_expand()
+        self._size_sndbuf()  # (the segment size is known now)
+        rcvbuf = self.rcvbuf
+        self._rcvq_time = now // 1000
+        self._rcvq_seq = (rcvbuf.rcv_nxt - len(rcvbuf._ready)) & MASK  # copied_seq
+        advmss = self.local_mss - (_TS_OVERHEAD if self.ts_ok else 0)
+        window = self.rcv_wnd or self.rcv_ssthresh
+        space = self.rcv_ssthresh if self.rcv_ssthresh < window else window
+        self.rcvq_space = space if space < TCP_INIT_CWND * advmss else TCP_INIT_CWND * advmss
+
+    def _rcv_rtt_measure(self, now: int) -> None:
+        """Linux's tcp_rcv_rtt_measure: the time from one window's worth of data to the next is
+        an RTT sample (the caller saw RCV.NXT reach the mark); a new mark one window ahead.  The
+        window is the one last advertised (Linux's tp->rcv_wnd): the right edge plus what came
+        since that ACK."""
+        now_us = now // 1000
+        if self._rcv_rtt_time is not None:
+            delta = now_us - self._rcv_rtt_time
+            self.rcv_rtt_us8 = rcv_rtt_update(self.rcv_rtt_us8, delta if delta > 0 else 1, True, True)
+        self._rcv_rtt_seq = (self._rcv_edge + self._rcv_unacked) & MASK
+        self._rcv_rtt_time = now_us
+
+    def _rcv_rtt_measure_ts(self, size: int, now: int) -> None:
+        """Linux's tcp_rcv_rtt_measure_ts: a full segment echoing a new timestamp is an RTT
+        sample of our timestamp clock (ms); a zero difference is no sample (sub-ms paths rely
+        on the window samples), and a larger one is ignored while unread data waits."""
+        tsecr = self._rx_tsecr
+        self._rcv_rtt_last_tsecr = tsecr
+        if size < self._rcv_mss:
+            return
+        delta = (self._tsval(now) - tsecr) & MASK
+        if 0 < delta < 2_147_483:  # (INT_MAX / 1000: a sample of more than 24 days is garbage)
+            self.rcv_rtt_us8 = rcv_rtt_update(self.rcv_rtt_us8, delta * 1000, False,
+                                              len(self.rcvbuf._ready) <= size)
+
+    def _rcv_space_adjust(self, now_us: int) -> None:
+        """Linux's tcp_rcv_space_adjust (called by recv() once an RTT has passed since the last
+        measurement): what the application read in that RTT, less what still waits, and when
+        that beats the last measurement the buffer grows (``tcp_rcvbuf_grow``).  netsim calls it
+        once per recv() after the copy, Linux after each skb copied (the first one that passes the
+        time test decides; the application here reads as the data arrives, one segment at a time)."""
+        rcvbuf = self.rcvbuf
+        inq = len(rcvbuf._ready)
+        copied_seq = (rcvbuf.rcv_nxt - inq) & MASK
+        copied = ((copied_seq - self._rcvq_seq) & MASK) - inq
+        if copied > self.rcvq_space:
+            self._rcvbuf_grow(copied)
+        self._rcvq_seq = copied_seq
+        self._rcvq_time = now_us
+
+    def _rcvbuf_grow(self, newval: int) -> None:
+        """Linux 6.18's tcp_rcvbuf_grow: the buffer for twice what was read in the last RTT
+        (plus the slow-start growth and the out-of-order span, see
+        :func:`~netsim.proto.tcp.autotune.rcvbuf_grow_target`), at most ``tcp_rmem[2]``, never
+        smaller; the window clamp (here the ReceiveBuffer's capacity) follows.  Not with
+        ``tcp_moderate_rcvbuf = 0`` or a buffer locked by SO_RCVBUF."""
+        oldval, self.rcvq_space = self.rcvq_space, newval
+        if self.rcvbuf_locked or not self.settings.moderate_rcvbuf:
+            return
+        rcvbuf = self.rcvbuf
+        span = 0
+        if rcvbuf._ooo:
+            rcv_nxt = rcvbuf.rcv_nxt
+            span = max(((start + len(chunk) - rcv_nxt) & MASK) for start, chunk in rcvbuf._ooo.items())
+        space = space_from_win(rcvbuf_grow_target(newval, oldval, span))
+        space = min(space, self.settings.rmem_max)
+        if space > self.sk_rcvbuf:
+            self.sk_rcvbuf = space
+            rcvbuf.capacity = win_from_space(space)
+
+    def _sndbuf_expand(self) -> None:
+        """Linux's tcp_sndbuf_expand: room for two congestion windows of segments at their
+        worst-case memory cost, up to ``tcp_wmem[2]``; never smaller."""
+        mss = self.peer_mss if self.peer_mss > self.mss else self.mss  # max(mss_clamp, mss_cache)
+        space = sndbuf_expanded(mss, self.cc.cwnd // self.mss)
+        space = min(space, self.settings.wmem_max)
+        if space > self.sk_sndbuf:
+            self.sk_sndbuf = space
+            self._size_sndbuf()
+            self.events |= EV_WRITABLE
+
+    def _check_space(self) -> None:
+        """Linux's tcp_check_space / tcp_new_space after an ACK, while a writer waits for room
+        (SOCK_NOSPACE): the send buffer grows when it, not the congestion window, held the
+        sender back (tcp_should_expand_sndbuf: fewer segments in flight than cwnd)."""
+        if not self.sndbuf_locked and self.pipe < self.cc.cwnd:
+            self._sndbuf_expand()
 
     # --- timers --------------------------------------------------------------------------------
 

@@ -77,8 +77,9 @@ class TCPSettings:
     initial_cwnd: int = attrs.field(default=10, validator=_positive)  # segments, RFC 6928 / TCP_INIT_CWND
     rmem_default: int = attrs.field(default=131072, validator=_positive)  # tcp_rmem[1]
     rmem_max: int = attrs.field(default=6291456, validator=_positive)  # tcp_rmem[2]
-    wmem_default: int = attrs.field(default=16384 * 4, validator=_positive)  # tcp_wmem[1] is 16384; see docs
+    wmem_default: int = attrs.field(default=16384, validator=_positive)  # tcp_wmem[1]
     wmem_max: int = attrs.field(default=4194304, validator=_positive)  # tcp_wmem[2]
+    moderate_rcvbuf: bool = True  # tcp_moderate_rcvbuf: receive-buffer autotuning (tcp_rcv_space_adjust)
     syncookies: int = attrs.field(default=1, validator=_syncookies)  # tcp_syncookies
     max_syn_backlog: int = attrs.field(default=1024, validator=_positive)  # tcp_max_syn_backlog (RAM-scaled)
     somaxconn: int = attrs.field(default=4096, validator=_positive)  # net.core.somaxconn

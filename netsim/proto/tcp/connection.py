@@ -1334,7 +1334,7 @@ class TCPConnection:
                     blocks = option.blocks
                     dsack, dsack_tlp = self._dsack_received(blocks, ack)
                     if self.rtx:
-                        sacked_new = self._sack_arrival(blocks, now, prior_fack)
+                        sacked_new = self._sack_arrival(blocks, now, prior_fack, bool(dsack))
                     break
         outstanding = self._max > self._una
         if self.tlp_high is not None and not 0 < ((una - ack) & MASK) < HALF:
@@ -1375,8 +1375,14 @@ class TCPConnection:
         mss = max(1, self.mss)
         dups = -(-size // mss)
         self.dsacks_received += dups
-        if self.dsacks_received <= self.total_retransmits:
-            self.rack.dsack_seen = True  # (not when the duplicates cannot be ours: tcp_dsack_seen)
+        high = self.tlp_high
+        tlp = high is not None and right == (self.iss + high) & MASK and size <= mss  # FLAG_DSACK_TLP
+        if self.dsacks_received > self.total_retransmits:
+            return size, tlp  # more duplicates than we ever resent: not ours (tcp_dsack_seen)
+        if self.rack.reord_seen and not tlp:
+            # RACK widens its window on a D-SACK only once reordering was seen, and never for the
+            # probe's (a probe is sent by the timer, not by RACK)
+            self.rack.dsack_seen = True
         if self.undo_marker is not None and self.undo_retrans > 0:
             # a retransmission since the reduction was not needed (tcp_check_dsack's counting
             # for data below SND.UNA, tcp_sacktag_one's for a resent segment still queued)
@@ -1388,8 +1394,7 @@ class TCPConnection:
                 start = end - size
                 needless = sum(1 for seg in self.rtx if seg.retransmits and start <= seg.start and seg.end <= end)
             self.undo_retrans = max(0, self.undo_retrans - needless)
-        high = self.tlp_high
-        return size, high is not None and right == (self.iss + high) & MASK and size <= mss
+        return size, tlp
 
     def _fin_acked(self, now: int) -> bool:
         """The state change an ACK of our FIN brings; False when the connection is over."""
@@ -1518,16 +1523,20 @@ class TCPConnection:
             elif grow:
                 cc.on_ack(acked, now, self.rtt.srtt)
         elif self.ca_state == CA_LOSS:
+            lost_again = False
             if self._may_undo(tsecr):
                 self._undo(True)  # tcp_try_undo_loss: the timeout was needless, an original arrived
                 self.ca_state = CA_OPEN
-            if grow:
+            elif self._una >= self.recover:
+                self.ca_state = CA_OPEN
+                self.rack.recovery_ended()  # (tcp_process_loss -> tcp_try_undo_recovery)
+            elif rack:
+                lost_again = self._loss_state_loss(now)
+            if lost_again:
+                self._reduce_cwnd(delivered, True, True)
+                self._retransmit_lost(now)
+            elif grow:
                 cc.on_ack(acked, now, self.rtt.srtt)  # slow start again from the loss window
-            if self.ca_state == CA_LOSS:
-                if self._una >= self.recover:
-                    self.ca_state = CA_OPEN
-                elif rack:
-                    self._rack_loss(now)  # retransmissions lost again (tcp_identify_packet_loss in Loss)
         elif self._una >= self.recover:
             self._recovery_end(tsecr)
         elif self.ca_state == CA_RECOVERY:
@@ -1566,6 +1575,17 @@ class TCPConnection:
             if self.sack_ok and self.ca_state == CA_OPEN:
                 self._schedule_loss_probe(now, rto)  # (the RTO restarts now: Linux's advancing_rto)
 
+    def _loss_state_loss(self, now: int) -> bool:
+        """RACK in the Loss state (tcp_identify_packet_loss): a retransmission found lost again
+        (FLAG_LOST_RETRANS) makes tcp_fastretrans_alert fall through to fast recovery, whose
+        reduction starts from the loss window; True if it did."""
+        before = self.lost_retransmits
+        self._rack_loss(now)
+        if self.lost_retransmits == before:
+            return False
+        self._enter_recovery(now)
+        return True
+
     def _recovery_end(self, tsecr: int | None) -> None:
         """Fast recovery is over (Linux's tcp_try_undo_recovery, tcp_end_cwnd_reduction): undone
         if it was needless, else the window settles at ssthresh."""
@@ -1584,7 +1604,9 @@ class TCPConnection:
         rack = self.sack_ok and self.rack.mode & LOSS_DETECTION
         if self.ca_state == CA_LOSS:
             if rack:
-                self._rack_loss(now)
+                if self._loss_state_loss(now):
+                    self._reduce_cwnd(sacked_new, False, True)
+                    self._retransmit_lost(now)
             elif self.sack_ok:
                 self._mark_lost_sack()
             self._push(now)
@@ -1662,10 +1684,13 @@ class TCPConnection:
         sndcnt = max(sndcnt, 0 if self.prr_out else 1)
         cc.cwnd = pipe + sndcnt * mss
 
-    def _sack_arrival(self, blocks: tuple[tuple[int, int], ...], now: int, prior_fack: int) -> int:
+    def _sack_arrival(self, blocks: tuple[tuple[int, int], ...], now: int, prior_fack: int,
+                      dsack: bool = False) -> int:
         """Mark segments the SACK blocks (of a SACK option) cover (RFC 2018 §5); returns how
         many bytes were new.  With RACK each newly SACKed segment advances it, and one sent
-        once that fills a hole below the highest SACK (``prior_fack``) is reordering."""
+        once that fills a hole below the highest SACK (``prior_fack``) is reordering, as is a
+        D-SACK (``dsack``: the first block is one) of a resent segment already SACKed: its
+        original came late (tcp_sacktag_one)."""
         una32 = self.snd_una
         span = self._max - self._una
         new = 0
@@ -1673,7 +1698,7 @@ class TCPConnection:
         min_rtt = self.rtt.min_rtt
         fack = prior_fack
         low = -1
-        for left, right in blocks:
+        for number, (left, right) in enumerate(blocks):
             lo, hi = seq_sub(left, una32), seq_sub(right, una32)
             if lo >= hi or hi > span or lo >= span:
                 continue  # D-SACK below SND.UNA, or nonsense
@@ -1682,6 +1707,9 @@ class TCPConnection:
             for s in self.rtx:
                 if s.start >= hi:
                     break
+                if (dsack and not number and rack is not None and s.sacked and s.retransmits
+                        and lo <= s.start and s.end <= hi and (low < 0 or s.start < low)):
+                    low = s.start
                 if s.sacked or s.start < lo or s.end > hi:
                     continue
                 s.sacked = True
@@ -1771,7 +1799,9 @@ class TCPConnection:
                 self._enter_recovery(now)
                 self._reduce_cwnd(self.mss, False, True)  # (tcp_cwnd_reduction(sk, 1, ...))
             self._retransmit_lost(now)
-        if self.t_rtx is None:
+        if self.rtx:
+            # (the reordering timer was the pending one, so resending did not rearm: Linux's
+            # tcp_rearm_rto times the RTO from the head's last transmission)
             self.t_rtx = now + max(self.rtx[0].tx_time + self.rtt.rto - now, 1)
             self.t_tlp = None
 

@@ -12,11 +12,12 @@ from __future__ import annotations
 
 import pytest
 
-from netsim.proto.tcp.connection import CA_OPEN, CA_RECOVERY, TCPConnection
+from netsim.proto.tcp.connection import CA_LOSS, CA_OPEN, CA_RECOVERY, TCPConnection
 from netsim.proto.tcp.rack import Rack, reo_timeout
 from netsim.proto.tcp.settings import MS, TCPSettings
+from netsim.wire.checksum import pseudo_header_sum
 from netsim.wire.tcp import TCPSegment
-from tests.proto.tcp.harness import App, Pair, Wire, delay_first
+from tests.proto.tcp.harness import A_IP, B_IP, App, Pair, Wire, delay_first
 from tests.proto.tcp.test_connection import established_pair
 
 MSS = 1448
@@ -210,3 +211,58 @@ def test_reo_timeout_is_whole_jiffies_plus_two_and_at_most_the_rto() -> None:
 def test_the_recovery_setting_is_checked(value: object) -> None:
     with pytest.raises(ValueError, match="recovery"):
         TCPSettings(recovery=value)  # type: ignore[arg-type]
+
+
+def test_a_retransmission_lost_again_after_the_timeout_turns_loss_into_recovery() -> None:
+    """tcp_fastretrans_alert in Loss: RACK finding a retransmission lost again (FLAG_LOST_RETRANS)
+    falls through to tcp_enter_recovery, whose reduction starts from the loss window."""
+    pair, a, t0, una = _start()
+    drops = {i: 1 for i in range(11)}  # the first flight (IW10) and the probe (new segment 10)
+    drops[1] = 2  # segment 1's retransmission after the RTO is lost again
+    _dropper(pair, una, drops)
+    a.send(bytes(30 * MSS), t0)
+    pair.flush()
+    pair.run(t0 + 245 * MS)
+    assert len(a.rto_expiries) == 1 and a.ca_state == CA_LOSS and a.lost_retransmits == 0
+    pair.run(t0 + 255 * MS)  # the SACK of 2, sent after 1's retransmission, arrived at 252 ms
+    assert a.lost_retransmits == 1 and a.ca_state == CA_RECOVERY and a.ssthresh == 2 * MSS
+    pair.run(t0 + 600 * MS)
+    assert a.snd_una == a.snd_nxt and len(a.rto_expiries) == 1
+
+
+def test_the_dsack_of_a_probe_does_not_widen_the_reordering_window() -> None:
+    """tcp_dsack_seen: only with reordering seen, and never for the probe's own D-SACK."""
+    pair, a, t0, _una = _start()
+    pair.wire.drop_if = lambda side, _seg: side == 1 and t0 + 4 * MS < pair.now < t0 + 20 * MS  # the ACKs
+    a.send(bytes(10 * MSS), t0)
+    pair.flush()
+    pair.run(t0 + 500 * MS)
+    assert a.loss_probes == 1 and a.dsacks_received == 1
+    assert a.rack.steps == 1 and not a.rack.dsack_seen and a.rack.persist == 0
+
+
+def test_a_dsack_of_a_resent_segment_already_sacked_is_reordering() -> None:
+    """tcp_sacktag_one: the original of a resent and SACKed segment arrived after all."""
+    pair, a, t0, una = _start()
+    seen: dict[int, int] = {}
+
+    def drop(side: int, seg: TCPSegment) -> bool:
+        if side != 0 or not seg.payload:
+            return False
+        index = ((seg.seq - una) & 0xFFFFFFFF) // MSS
+        seen[index] = seen.get(index, 0) + 1
+        if index == 2 and seen[index] <= 2:
+            return True  # 2 and its first retransmission are lost
+        if index == 3 and seen[index] == 1:
+            # the original 3 arrives at 20 ms: after its retransmission, before the hole at 2 is filled
+            data = seg._encode(pseudo_header_sum(A_IP, B_IP, 6, 0))
+            pair.at(pair.now + 20 * MS, lambda: pair._arrive(1, data))
+            return True
+        return False
+
+    pair.wire.drop_if = drop
+    a.send(bytes(10 * MSS), t0)
+    pair.flush()
+    pair.run(t0 + 500 * MS)
+    assert [i for _t, i in _sent(pair, t0, una)[10:]] == [2, 3, 2]
+    assert a.dsacks_received == 1 and a.rack.reord_seen == 1 and a.rack.reordering == 7

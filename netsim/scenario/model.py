@@ -180,6 +180,10 @@ class HostSettings:
         default=_TCP.recovery,
         metadata=meta("net.ipv4.tcp_recovery: 1 = RACK loss detection (RFC 8985 §6), + 2 static reordering window, "
                       "+ 4 no 3-SACKed shortcut; 0 = RFC 6675's duplicate threshold", min=0, max=7))
+    tcp_frto: int = attrs.field(
+        default=_TCP.frto,
+        metadata=meta("net.ipv4.tcp_frto: 1 or 2 detect a needless timeout by F-RTO (RFC 5682), 0 does not",
+                      min=0, max=2))
     tcp_slow_start_after_idle: bool = attrs.field(
         default=_TCP.slow_start_after_idle,
         metadata=meta("net.ipv4.tcp_slow_start_after_idle: restart the window after an idle RTO (RFC 5681 §4.1)"))
@@ -252,7 +256,7 @@ class HostSettings:
             fin_timeout=parse_duration(self.tcp_fin_timeout), keepalive_time=parse_duration(self.tcp_keepalive_time),
             keepalive_intvl=parse_duration(self.tcp_keepalive_intvl), keepalive_probes=self.tcp_keepalive_probes,
             window_scaling=self.tcp_window_scaling, timestamps=self.tcp_timestamps, sack=self.tcp_sack,
-            dsack=self.tcp_dsack, early_retrans=self.tcp_early_retrans, recovery=self.tcp_recovery,
+            dsack=self.tcp_dsack, early_retrans=self.tcp_early_retrans, recovery=self.tcp_recovery, frto=self.tcp_frto,
             slow_start_after_idle=self.tcp_slow_start_after_idle, hystart=self.tcp_cubic_hystart,
             congestion_control=self.tcp_congestion_control, initial_cwnd=self.initial_cwnd,
             moderate_rcvbuf=self.tcp_moderate_rcvbuf,

@@ -210,15 +210,16 @@ def test_host_settings_map_to_tcp_settings() -> None:
 def test_the_linux_tcp_recovery_sysctls_map_to_tcp_settings() -> None:
     scenario = load_scenario_text(two_hosts("", client_settings=(
         'tcp_dsack = false, tcp_early_retrans = 2, tcp_slow_start_after_idle = false, tcp_cubic_hystart = false, '
-        'tcp_recovery = 0')))
+        'tcp_recovery = 0, tcp_frto = 0')))
     settings = scenario.nodes[0].settings.tcp_settings()  # type: ignore[attr-defined]
     assert settings == TCPSettings(dsack=False, early_retrans=2, slow_start_after_idle=False, hystart=False,
-                                   recovery=0)
+                                   recovery=0, frto=0)
 
 
 @pytest.mark.parametrize(("settings", "path", "message"), [
     ("tcp_early_retrans = 5", "settings.tcp_early_retrans", "5 is out of range: must be 0..4"),
     ("tcp_recovery = 8", "settings.tcp_recovery", "8 is out of range: must be 0..7"),
+    ("tcp_frto = 3", "settings.tcp_frto", "3 is out of range: must be 0..2"),
     ("tcp_syncookies = 3", "settings.tcp_syncookies", "3 is out of range: must be 0..2"),
     ('tcp_congestion_control = "bbr"', "settings.tcp_congestion_control", "'bbr' (a string) is not one of"),
     ("tcp_rmem = [1, 2]", "settings.tcp_rmem", "expected three sizes"),

@@ -42,7 +42,9 @@ What it does, and where from:
 - undoing a needless reduction (Linux's tcp_try_undo_recovery / _dsack / _loss): RFC 3522's
   timestamp test and RFC 3708's D-SACK count.
 
-Not modelled: urgent data (URG is ignored), ECN, TCP Fast Open, F-RTO, undo on a partial ACK.
+- F-RTO after a timeout (RFC 5682 §3.1, Linux's tcp_process_loss).
+
+Not modelled: urgent data (URG is ignored), ECN, TCP Fast Open, undo on a partial ACK.
 """
 
 from __future__ import annotations
@@ -141,7 +143,7 @@ class TCPConnection:
         "rto_expiries", "dsacks_received", "prior_cwnd", "prr_delivered", "prr_out", "tlp_high", "tlp_retrans",
         "loss_probes", "loss_probe_recoveries", "is_cwnd_limited", "max_packets_out", "cwnd_usage_seq", "lsndtime",
         "rack", "delivered", "lost_retransmits", "_fack", "_tx_count",
-        "undo_marker", "undo_retrans", "undo_stamp", "prior_ssthresh", "undos",
+        "undo_marker", "undo_retrans", "undo_stamp", "prior_ssthresh", "undos", "frto", "_rexmit_new", "_orig_acked",
         "sk_sndbuf", "sndbuf_locked", "_sndbuf_nospace",
         # receive side
         "rcvbuf", "rcv_wscale", "_rcv_edge", "rcv_ssthresh", "_rcv_mss", "_rcv_unacked", "_quick", "_fin_seq",
@@ -237,6 +239,11 @@ class TCPConnection:
         self.undo_stamp: int | None = None  # when the first of them left
         self.prior_ssthresh = 0  # ssthresh to go back to (0: the reduction cannot be undone)
         self.undos = 0  # reductions undone (TCPFullUndo + TCPPartialUndo + TCPDSACKUndo + TCPLossUndo)
+        # F-RTO (RFC 5682 §3.1, SACK-enhanced, as Linux's tcp_process_loss): after a timeout, send
+        # new data on the first ACK, and undo if data never resent is then delivered
+        self.frto = False
+        self._rexmit_new = False  # this ACK sends new data only (Linux's REXMIT_NEW)
+        self._orig_acked = False  # this ACK SACKed data below the recovery point never resent
         # the receive buffer in memory units (sk_rcvbuf: SO_RCVBUF doubled, which locks it, or
         # tcp_rmem[1], which tcp_rcv_space_adjust grows); the ReceiveBuffer holds the window of it
         self.sk_rcvbuf = rcvbuf or settings.rmem_default
@@ -763,7 +770,7 @@ class TCPConnection:
         tcp_write_xmit with push_one = 2)."""
         if self.state not in _SENDING_STATES:
             return
-        if self._lost_bytes > self._retrans_bytes:
+        if self._lost_bytes > self._retrans_bytes and not self._rexmit_new:
             self._retransmit_lost(now)
         cc = self.cc
         mss = self.mss
@@ -862,6 +869,13 @@ class TCPConnection:
             # nothing in flight and data held back: only the window can be holding it (a zero
             # window, or one too small to use): the persist timer (RFC 9293 §3.8.6.1)
             self.t_persist = now + self._persist_interval()
+        if self._rexmit_new:
+            # F-RTO step 2.b done (tcp_xmit_recovery with REXMIT_NEW): if no new data could go,
+            # back to the conventional recovery at once
+            self._rexmit_new = False
+            if self._max <= self.recover:
+                self.frto = False
+                self._retransmit_lost(now)
 
     def _persist_interval(self) -> int:
         return min(self.rtt.base_rto << self._persist_backoff, self.settings.rto_max)
@@ -1353,6 +1367,7 @@ class TCPConnection:
             self._push(now)
         if dsack and self.undo_marker is not None:
             self._try_undo_dsack()  # (undo_retrans reaches 0 only on a D-SACK)
+        self._orig_acked = False
         if self.fin_queued and self._una == self._fin_off + 1 and not self._fin_acked(now):
             return False
         if window_changed and self.snd_wnd and self.t_persist is not None:
@@ -1524,14 +1539,29 @@ class TCPConnection:
                 cc.on_ack(acked, now, self.rtt.srtt)
         elif self.ca_state == CA_LOSS:
             lost_again = False
-            if self._may_undo(tsecr):
-                self._undo(True)  # tcp_try_undo_loss: the timeout was needless, an original arrived
+            recovered = self._una >= self.recover
+            if self._may_undo(tsecr) or (self.frto and (self._orig_acked or 0 <= reord < self.recover)):
+                # tcp_try_undo_loss: the timeout was needless: an original arrived (the echoed
+                # timestamp says so), or F-RTO saw data never resent delivered (RFC 5682 step 3.b)
+                self._undo(True)
                 self.ca_state = CA_OPEN
-            elif self._una >= self.recover:
-                self.ca_state = CA_OPEN
-                self.rack.recovery_ended()  # (tcp_process_loss -> tcp_try_undo_recovery)
-            elif rack:
-                lost_again = self._loss_state_loss(now)
+            else:
+                if self.frto:
+                    if self._max > self.recover:
+                        if sacked_new:
+                            self.frto = False  # step 3.a: the new data drew SACKs, the loss was real
+                    elif not recovered:
+                        # step 2.b: the retransmission was ACKed; send new data instead of resending
+                        self.recover = self._max
+                        if self._buf_off + len(self.sndbuf) > self._max and self._una + self.snd_wnd > self._max:
+                            self._rexmit_new = True
+                        else:
+                            self.frto = False
+                if recovered:
+                    self.ca_state = CA_OPEN
+                    self.rack.recovery_ended()  # (tcp_process_loss -> tcp_try_undo_recovery)
+                elif rack and not self._rexmit_new:
+                    lost_again = self._loss_state_loss(now)
             if lost_again:
                 self._reduce_cwnd(delivered, True, True)
                 self._retransmit_lost(now)
@@ -1603,6 +1633,13 @@ class TCPConnection:
         self.dupacks += 1
         rack = self.sack_ok and self.rack.mode & LOSS_DETECTION
         if self.ca_state == CA_LOSS:
+            if self.frto and self._orig_acked:
+                self._undo(True)  # F-RTO step 3.b: data never resent was SACKed, the timeout was needless
+                self.ca_state = CA_OPEN
+                self._push(now)
+                return
+            if self.frto and self._max > self.recover:
+                self.frto = False  # step 3.a: a duplicate ACK after the new data: the loss was real
             if rack:
                 if self._loss_state_loss(now):
                     self._reduce_cwnd(sacked_new, False, True)
@@ -1718,6 +1755,8 @@ class TCPConnection:
                 new += size
                 self.delivered += 1
                 fack = max(fack, s.end)
+                if not s.retransmits and s.end <= self.recover:
+                    self._orig_acked = True  # (FLAG_ORIG_SACK_ACKED, F-RTO's evidence)
                 if rack is not None:
                     rack.advance(s.tx_time, s.tx_order, s.retransmits > 0, now, min_rtt, s.tx_delivered)
                     if not s.retransmits and s.start < prior_fack and (low < 0 or s.start < low):
@@ -2093,6 +2132,9 @@ class TCPConnection:
             self._init_undo()
         else:
             self.cc.cwnd = self.mss
+        # F-RTO for a timeout from the Open state or a repeated one (tcp_enter_loss)
+        self.frto = bool(self.settings.frto) and (self.ca_state == CA_OPEN or self.rtt.backoff > 0)
+        self._rexmit_new = False
         self.ca_state = CA_LOSS
         self.recover = self._max
         self.dupacks = 0

@@ -42,6 +42,11 @@ def _recovery(_inst: Any, attribute: Any, value: Any) -> None:
                          f"4 no duplicate threshold), got {value!r}")
 
 
+def _frto(_inst: Any, attribute: Any, value: Any) -> None:
+    if value not in (0, 1, 2) or type(value) is not int:
+        raise ValueError(f"{attribute.name} must be 0..2 (1 and 2 detect spurious timeouts, RFC 5682), got {value!r}")
+
+
 def _congestion(_inst: Any, attribute: Any, value: Any) -> None:
     if value not in CONGESTION_CONTROLS:
         raise ValueError(f"{attribute.name} must be one of {', '.join(CONGESTION_CONTROLS)}, got {value!r}")
@@ -71,6 +76,7 @@ class TCPSettings:
     dsack: bool = True  # tcp_dsack (RFC 2883: report duplicate segments in the first SACK block)
     early_retrans: int = attrs.field(default=3, validator=_early_retrans)  # tcp_early_retrans: 3, 4 = TLP on
     recovery: int = attrs.field(default=1, validator=_recovery)  # tcp_recovery: 1 = RACK loss detection (RFC 8985)
+    frto: int = attrs.field(default=2, validator=_frto)  # tcp_frto: F-RTO after a timeout (RFC 5682)
     congestion_control: str = attrs.field(default="cubic", validator=_congestion)
     hystart: bool = True  # tcp_cubic's hystart module parameter (both detectors: ACK train and delay)
     slow_start_after_idle: bool = True  # tcp_slow_start_after_idle (RFC 5681 §4.1's restart window)

@@ -222,9 +222,12 @@ def test_a_retransmission_lost_again_after_the_timeout_turns_loss_into_recovery(
     _dropper(pair, una, drops)
     a.send(bytes(30 * MSS), t0)
     pair.flush()
-    pair.run(t0 + 245 * MS)
+    pair.run(t0 + 255 * MS)
+    # the RTO at 232 ms resends 0; its ACK brings two new segments (F-RTO), whose SACKs say the
+    # loss was real: 1 and 2 resent at 252 ms
     assert len(a.rto_expiries) == 1 and a.ca_state == CA_LOSS and a.lost_retransmits == 0
-    pair.run(t0 + 255 * MS)  # the SACK of 2, sent after 1's retransmission, arrived at 252 ms
+    assert [x for x in _sent(pair, t0, una) if x[0] > 100] == [(232, 0), (242, 11), (242, 12), (252, 1), (252, 2)]
+    pair.run(t0 + 265 * MS)  # the SACK of 2, sent after 1's retransmission, arrived at 262 ms
     assert a.lost_retransmits == 1 and a.ca_state == CA_RECOVERY and a.ssthresh == 2 * MSS
     pair.run(t0 + 600 * MS)
     assert a.snd_una == a.snd_nxt and len(a.rto_expiries) == 1

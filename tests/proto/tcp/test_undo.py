@@ -101,3 +101,36 @@ def test_a_timeout_caused_by_a_delay_spike_is_undone() -> None:
     assert a.undos == 1 and a.ca_state == CA_OPEN and a.cwnd >= cwnd_before
     assert _resent(pair, t0, una) == [0] and a.snd_una == a.snd_nxt and a.ssthresh > 1 << 30
 
+
+
+def _ack_spike(settings: TCPSettings) -> tuple[Pair, TCPConnection, int, int]:
+    pair, a, t0, una = _start(settings)
+    original = pair._transmit
+
+    def transmit(side: int, seg: TCPSegment) -> None:
+        if side == 1 and pair.now < t0 + 20 * MS:  # the ACKs of the first flight: 300 ms late
+            saved = pair.wire.delay
+            pair.wire.delay = saved + 300 * MS
+            original(side, seg)
+            pair.wire.delay = saved
+            return
+        original(side, seg)
+
+    pair._transmit = transmit  # type: ignore[method-assign]
+    a.send(bytes(10 * MSS), t0)
+    pair.flush()
+    pair.run(t0 + 600 * MS)
+    return pair, a, t0, una
+
+
+def test_frto_finds_a_needless_timeout_without_timestamps_or_sack() -> None:
+    """RFC 5682 step 3.b (Linux tcp_process_loss): after the timeout's retransmission, an ACK
+    covering data that was never resent proves the originals arrived: undone."""
+    pair, a, t0, una = _ack_spike(TCPSettings(timestamps=False, sack=False, early_retrans=0))
+    assert len(a.rto_expiries) == 1 and a.undos == 1 and a.ca_state == CA_OPEN
+    assert _resent(pair, t0, una) == [0] and a.ssthresh > 1 << 30
+
+
+def test_without_frto_the_same_timeout_stands() -> None:
+    _pair, a, _t0, _una = _ack_spike(TCPSettings(timestamps=False, sack=False, early_retrans=0, frto=0))
+    assert len(a.rto_expiries) == 1 and a.undos == 0 and a.ssthresh < 1 << 30

@@ -29,6 +29,27 @@ def _resent(pair: Pair, since: int, una: int) -> list[int]:
     return [i for n, i in enumerate(indexes) if i in indexes[:n]]
 
 
+def _ack_spike(settings: TCPSettings, until: int = 600 * MS) -> tuple[Pair, TCPConnection, int, int]:
+    """Ten segments whose ACKs are 300 ms late; run ``until`` after the start."""
+    pair, a, t0, una = _start(settings)
+    original = pair._transmit
+
+    def transmit(side: int, seg: TCPSegment) -> None:
+        if side == 1 and pair.now < t0 + 20 * MS:  # the ACKs of the first flight
+            saved = pair.wire.delay
+            pair.wire.delay = saved + 300 * MS
+            original(side, seg)
+            pair.wire.delay = saved
+            return
+        original(side, seg)
+
+    pair._transmit = transmit  # type: ignore[method-assign]
+    a.send(bytes(10 * MSS), t0)
+    pair.flush()
+    pair.run(t0 + until)
+    return pair, a, t0, una
+
+
 def test_a_reordered_segment_resent_in_vain_is_undone_by_its_timestamp() -> None:
     pair, a, t0, una = _start()
     delay_first(pair, una, {3}, 2 * MS)  # 3 arrives after 4-7: three SACKed, RACK resends it at once
@@ -78,49 +99,13 @@ def test_a_timeout_caused_by_a_delay_spike_is_undone() -> None:
     held ACKs then echo the originals' timestamps: Loss is left at once with the window back
     (tcp_try_undo_loss), and nothing else is resent.  (Tail loss probes off: with them the
     probe's own ACK, which covers the whole flight, would end it before the RTO.)"""
-    pair, a, t0, una = _start(TCPSettings(early_retrans=0))  # (no probe before the RTO)
-    original = pair._transmit
-
-    def transmit(side: int, seg: TCPSegment) -> None:
-        if side == 1 and pair.now < t0 + 20 * MS:
-            saved = pair.wire.delay
-            pair.wire.delay = saved + 300 * MS
-            original(side, seg)
-            pair.wire.delay = saved
-            return
-        original(side, seg)
-
-    pair._transmit = transmit  # type: ignore[method-assign]
-    a.send(bytes(10 * MSS), t0)
-    pair.flush()
-    pair.run(t0 + 215 * MS)
+    pair, a, t0, una = _ack_spike(TCPSettings(early_retrans=0), 215 * MS)  # (no probe before the RTO)
     assert a.ca_state == CA_LOSS and len(a.rto_expiries) == 1 and a.cwnd == MSS
     cwnd_before = a.prior_cwnd
     # the retransmission's ACK (a D-SACK of it, and everything) echoes the originals' timestamp
     pair.run(t0 + 400 * MS)
     assert a.undos == 1 and a.ca_state == CA_OPEN and a.cwnd >= cwnd_before
     assert _resent(pair, t0, una) == [0] and a.snd_una == a.snd_nxt and a.ssthresh > 1 << 30
-
-
-
-def _ack_spike(settings: TCPSettings) -> tuple[Pair, TCPConnection, int, int]:
-    pair, a, t0, una = _start(settings)
-    original = pair._transmit
-
-    def transmit(side: int, seg: TCPSegment) -> None:
-        if side == 1 and pair.now < t0 + 20 * MS:  # the ACKs of the first flight: 300 ms late
-            saved = pair.wire.delay
-            pair.wire.delay = saved + 300 * MS
-            original(side, seg)
-            pair.wire.delay = saved
-            return
-        original(side, seg)
-
-    pair._transmit = transmit  # type: ignore[method-assign]
-    a.send(bytes(10 * MSS), t0)
-    pair.flush()
-    pair.run(t0 + 600 * MS)
-    return pair, a, t0, una
 
 
 def test_frto_finds_a_needless_timeout_without_timestamps_or_sack() -> None:

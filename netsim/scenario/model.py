@@ -192,6 +192,12 @@ class HostSettings:
     tcp_moderate_rcvbuf: bool = attrs.field(
         default=_TCP.moderate_rcvbuf,
         metadata=meta("net.ipv4.tcp_moderate_rcvbuf: grow the receive buffer with the read rate (autotuning)"))
+    core_rmem_max: int = attrs.field(
+        default=_TCP.core_rmem_max,
+        metadata=meta("net.core.rmem_max: the most SO_RCVBUF may ask for, in bytes (then doubled)", min=1))
+    core_wmem_max: int = attrs.field(
+        default=_TCP.core_wmem_max,
+        metadata=meta("net.core.wmem_max: the most SO_SNDBUF may ask for, in bytes (then doubled)", min=1))
     tcp_rmem: tuple[int, ...] = attrs.field(
         default=(4096, _TCP.rmem_default, _TCP.rmem_max),
         metadata=meta("net.ipv4.tcp_rmem: min, default, max receive buffer in bytes", min=1))
@@ -261,7 +267,8 @@ class HostSettings:
             congestion_control=self.tcp_congestion_control, initial_cwnd=self.initial_cwnd,
             moderate_rcvbuf=self.tcp_moderate_rcvbuf,
             rmem_default=self.tcp_rmem[1], rmem_max=self.tcp_rmem[2], wmem_default=self.tcp_wmem[1],
-            wmem_max=self.tcp_wmem[2], syncookies=self.tcp_syncookies, max_syn_backlog=self.tcp_max_syn_backlog,
+            wmem_max=self.tcp_wmem[2], core_rmem_max=self.core_rmem_max, core_wmem_max=self.core_wmem_max,
+            syncookies=self.tcp_syncookies, max_syn_backlog=self.tcp_max_syn_backlog,
             somaxconn=self.somaxconn, abort_on_overflow=self.tcp_abort_on_overflow)
 
     def host_kwargs(self) -> dict[str, Any]:

@@ -23,7 +23,7 @@ import simpy
 from simpy.events import PENDING
 
 from netsim.proto.ports import ConnectPortSelector, choose_ephemeral_port
-from netsim.proto.tcp.autotune import win_from_space
+from netsim.proto.tcp.autotune import offered_wscale, win_from_space
 from netsim.proto.tcp.connection import (
     ACK,
     EV_CLOSED,
@@ -318,7 +318,8 @@ class TCPLayer:
         if tsval is not None and settings.timestamps:
             # window scale and SACK survive only inside the timestamp (Linux cookie_init_timestamp)
             our_ts = (now // 1_000_000 + self.ts_offset(dst, src)) & 0xFFFFFFFF
-            ws_offer = settings.rcv_wscale if (wscale is not None and settings.window_scaling) else None
+            ws_offer = (offered_wscale(settings.rmem_max, settings.core_rmem_max, listener.rcvbuf)
+                        if (wscale is not None and settings.window_scaling) else None)
             stamp = encode_timestamp_options(our_ts, ws_offer, sack and settings.sack)
             options += [TCPOptionSACKPermitted()] if sack and settings.sack else [TCPOptionNOP(), TCPOptionNOP()]
             options.append(TCPOptionTimestamps(stamp, tsval))
@@ -685,13 +686,13 @@ class TCPSocket:
                     conn.set_keepalive(True, now)
                     self.service()
         elif level == _socket.SOL_SOCKET and option == _socket.SO_RCVBUF:
-            # Linux doubles the value (half for bookkeeping) and clamps to rmem_max; the buffer is
-            # then locked (SOCK_RCVBUF_LOCK: no autotuning)
-            self.rcvbuf = max(2304, min(int(value), self.layer.settings.rmem_max)) * 2
+            # Linux clamps the value to net.core.rmem_max and doubles it (half for bookkeeping);
+            # the buffer is then locked (SOCK_RCVBUF_LOCK: no autotuning)
+            self.rcvbuf = max(2304, min(int(value), self.layer.settings.core_rmem_max)) * 2
             if conn is not None:
                 conn.set_rcvbuf(self.rcvbuf)
         elif level == _socket.SOL_SOCKET and option == _socket.SO_SNDBUF:
-            self.sndbuf = max(4608, min(int(value), self.layer.settings.wmem_max)) * 2
+            self.sndbuf = max(4608, min(int(value), self.layer.settings.core_wmem_max)) * 2
             if conn is not None:
                 conn.set_sndbuf(self.sndbuf)
         elif level == _socket.SOL_SOCKET and option == _socket.SO_LINGER:

@@ -132,8 +132,12 @@ def test_the_window_grows_two_segments_per_segment(default_captures: tuple[Windo
 def test_no_growth_with_so_rcvbuf_or_without_moderate_rcvbuf(kwargs: dict[str, Any],
                                                             tmp_path_factory: pytest.TempPathFactory) -> None:
     """SO_RCVBUF 64 KiB (doubled: 128 KiB, locked) or tcp_moderate_rcvbuf = 0: the window stays
-    under what the 128 KiB buffer offers (Linux picks window scale 1 for the locked buffer, netsim
-    keeps 7, so the two round differently below it)."""
-    for windows in _captures(tmp_path_factory.mktemp("locked"), **kwargs):
+    under what the 128 KiB buffer offers; and the SYN-ACK's window scale is Linux's: 1 for the
+    locked buffer (tcp_select_initial_window from window_clamp = tcp_full_space), 7 otherwise."""
+    tmp = tmp_path_factory.mktemp("locked")
+    for windows in _captures(tmp, **kwargs):
         largest = max(window for _ack, window in windows)
         assert 70_000 < largest <= DEFAULT_WINDOW
+    shifts = [tshark_fields(tmp / name, ["tcp.options.wscale.shift"], "tcp.flags.syn == 1 && tcp.flags.ack == 1")
+              for name in ("linux.pcap", "netsim.pcap")]
+    assert shifts[0] == shifts[1] == [["1" if "rcvbuf" in kwargs else "7"]]

@@ -75,3 +75,29 @@ def test_without_autotuning_a_long_fat_path_is_held_at_the_buffer() -> None:
     assert seen["window"] <= 82944 and seen["rcvbuf"] == 131072
     assert seen["flight"] <= 82944
     assert seen["seconds"] > 0.95 * SIZE / 82944 * RTT / 1e9
+
+
+def test_so_rcvbuf_and_so_sndbuf_are_capped_by_net_core_rmem_max_and_wmem_max() -> None:
+    """Linux's sock_setsockopt: min(value, net.core.rmem_max / wmem_max) (212992), doubled;
+    the tcp_rmem / tcp_wmem maximums are for autotuning only."""
+    net = Network(1)
+    host = net.add_host("a")
+    sock = host.socket("tcp")
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 1 << 30)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, 1 << 30)
+    assert sock.rcvbuf == sock.sndbuf == 2 * 212992
+    other = net.add_host("b", tcp=TCPSettings(core_rmem_max=1 << 20)).socket("tcp")
+    other.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 1 << 30)
+    assert other.rcvbuf == 2 << 20
+
+
+def test_the_offered_window_scale_follows_a_locked_buffer() -> None:
+    """tcp_select_initial_window: 7 from tcp_rmem[2] (6 MB); with SO_RCVBUF the scale that the
+    buffer's window needs: 64 KiB (82944 bytes of window) -> 1."""
+    from netsim.proto.tcp.autotune import offered_wscale
+
+    assert offered_wscale(6291456, 212992, None) == 7
+    assert offered_wscale(33554432, 212992, None) == 10
+    assert offered_wscale(6291456, 212992, 2 * 65536) == 1
+    assert offered_wscale(6291456, 212992, 2 * 212992) == 3
+    assert offered_wscale(6291456, 212992, 4096) == 0

@@ -82,3 +82,14 @@ def rcvbuf_grow_target(newval: int, oldval: int, ooo_span: int) -> int:
     if oldval > 0 and newval > oldval:
         rcvwin += ((rcvwin * (newval - oldval)) // oldval) << 1
     return rcvwin + ooo_span
+
+
+def offered_wscale(rmem_max: int, core_rmem_max: int, locked_rcvbuf: int | None) -> int:
+    """The window scale a SYN offers (Linux's tcp_select_initial_window): from the largest
+    buffer the connection could grow to (tcp_rmem[2], net.core.rmem_max) or, with SO_RCVBUF set
+    (``locked_rcvbuf``, in memory units), from the window that buffer holds (window_clamp =
+    tcp_full_space): 7 by default, 1 for SO_RCVBUF 64 KiB; at most 14 (RFC 7323 §2.3)."""
+    space = max(rmem_max, core_rmem_max)
+    if locked_rcvbuf is not None:
+        space = min(space, win_from_space(locked_rcvbuf))
+    return max(0, min(14, space.bit_length() - 16))

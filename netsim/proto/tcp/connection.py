@@ -55,6 +55,7 @@ from typing import Any
 
 from netsim.proto.tcp.autotune import (
     TCP_INIT_CWND,
+    offered_wscale,
     rcv_rtt_update,
     rcvbuf_grow_target,
     sndbuf_expanded,
@@ -325,7 +326,7 @@ class TCPConnection:
         conn.rcvbuf.rcv_nxt = ack.seq
         conn.peer_mss = mss
         if wscale is not None and conn.settings.window_scaling:
-            conn.ws_ok, conn.snd_wscale, conn.rcv_wscale = True, min(wscale, 14), conn.settings.rcv_wscale
+            conn.ws_ok, conn.snd_wscale, conn.rcv_wscale = True, min(wscale, 14), conn._offered_wscale()
         conn.sack_ok = sack and conn.settings.sack
         if ts is not None and conn.settings.timestamps:
             conn.ts_ok, conn.ts_recent = True, ts[0]
@@ -577,8 +578,14 @@ class TCPConnection:
         if not self.ws_ok:
             self.snd_wscale = 0
         else:
-            self.rcv_wscale = settings.rcv_wscale
+            self.rcv_wscale = self._offered_wscale()
         self._update_mss()
+
+    def _offered_wscale(self) -> int:
+        """The window scale our SYN offers (see autotune.offered_wscale)."""
+        settings = self.settings
+        return offered_wscale(settings.rmem_max, settings.core_rmem_max,
+                              self.sk_rcvbuf if self.rcvbuf_locked else None)
 
     def _update_mss(self) -> None:
         """Linux's mss_cache: min(peer's MSS, PMTU - headers, our MSS) less the timestamp option."""
@@ -719,14 +726,14 @@ class TCPConnection:
         elif use_sack:
             options += [_NOP, _NOP, TCPOptionSACKPermitted()]
         if use_ws:
-            options += [_NOP, TCPOptionWindowScale(settings.rcv_wscale)]
+            options += [_NOP, TCPOptionWindowScale(self._offered_wscale())]
         return tuple(options)
 
     def _send_syn(self, now: int, rearm: bool = True) -> None:
         """The SYN (SYN-SENT) or SYN-ACK (SYN-RECEIVED), first sent or retransmitted."""
         if self.state is S.SYN_SENT:
             flags = SYN
-            self.rcv_wscale = self.settings.rcv_wscale if self.settings.window_scaling else 0
+            self.rcv_wscale = self._offered_wscale() if self.settings.window_scaling else 0
         else:
             flags = SYN | ACK
         window = min(self._window_offer_unscaled(), 65535)

@@ -85,6 +85,9 @@ class TCPSettings:
     rmem_max: int = attrs.field(default=6291456, validator=_positive)  # tcp_rmem[2]
     wmem_default: int = attrs.field(default=16384, validator=_positive)  # tcp_wmem[1]
     wmem_max: int = attrs.field(default=4194304, validator=_positive)  # tcp_wmem[2]
+    # net.core.rmem_max / wmem_max: the most SO_RCVBUF / SO_SNDBUF may ask for (before doubling)
+    core_rmem_max: int = attrs.field(default=212992, validator=_positive)
+    core_wmem_max: int = attrs.field(default=212992, validator=_positive)
     moderate_rcvbuf: bool = True  # tcp_moderate_rcvbuf: receive-buffer autotuning (tcp_rcv_space_adjust)
     syncookies: int = attrs.field(default=1, validator=_syncookies)  # tcp_syncookies
     max_syn_backlog: int = attrs.field(default=1024, validator=_positive)  # tcp_max_syn_backlog (RAM-scaled)
@@ -94,12 +97,3 @@ class TCPSettings:
 
     def evolve(self, **changes: Any) -> TCPSettings:
         return attrs.evolve(self, **changes)
-
-    @property
-    def rcv_wscale(self) -> int:
-        """The window scale we offer: the smallest shift that fits ``rmem_max`` in 16 bits
-        (Linux's tcp_select_initial_window: 7 for the default 6 MB), at most 14 (RFC 7323 §2.3)."""
-        shift = 0
-        while (self.rmem_max >> shift) > 65535 and shift < 14:
-            shift += 1
-        return shift

@@ -100,6 +100,7 @@ _NOP = NOP  # the parser's instance too, so the fast path can test an option by 
 _make_ts = trusted_constructor(TCPOptionTimestamps)
 _make_sack = trusted_constructor(TCPOptionSACK)
 _TS_OVERHEAD = 12  # NOP NOP TS(10)
+_SACK_RECENT = 8  # out-of-order arrivals remembered to order the SACK blocks (4 fit in an option)
 
 _SENDING_STATES = frozenset({S.ESTABLISHED, S.CLOSE_WAIT, S.FIN_WAIT_1, S.CLOSING, S.LAST_ACK})
 _DATA_IN_STATES = frozenset({S.ESTABLISHED, S.FIN_WAIT_1, S.FIN_WAIT_2})
@@ -268,7 +269,7 @@ class TCPConnection:
         self._quick = settings.quickacks
         self._fin_seq: int | None = None
         self.eof = False
-        self._last_ooo: int | None = None
+        self._last_ooo: list[int] | None = None  # the latest out-of-order arrivals, newest first
         self._ack_pushed = False  # Linux's ICSK_ACK_PUSHED: a delayed ACK covers a PSH segment
         self._dsack: tuple[int, int] | None = None  # a duplicate to report in the next ACK (RFC 2883)
         self.ts_ok = False
@@ -673,14 +674,22 @@ class TCPConnection:
         return ()
 
     def _sack_blocks(self) -> list[tuple[int, int]]:
-        """RFC 2018 §4: the block holding the most recently received segment first; before it a
-        D-SACK block (RFC 2883 §4), reported once, as Linux's tcp_options_write clears it."""
+        """RFC 2018 §4: the block holding the most recently received segment first, the others
+        in the order they were last extended, as Linux's tcp_sack_new_ofo_skb keeps them (a new
+        block goes first, an extended one moves to the front); before them a D-SACK block
+        (RFC 2883 §4), reported once, as Linux's tcp_options_write clears it."""
         blocks = self.rcvbuf.sack_blocks() if self.rcvbuf._ooo else []
-        if len(blocks) > 1 and self._last_ooo is not None:
-            for i, (left, right) in enumerate(blocks):
-                if not seq_lt(self._last_ooo, left) and seq_lt(self._last_ooo, right):
-                    blocks.insert(0, blocks.pop(i))
-                    break
+        recent = self._last_ooo
+        if not blocks:
+            self._last_ooo = None  # (nothing held out of order: nothing to remember)
+        elif len(blocks) > 1 and recent:
+            def rank(block: tuple[int, int]) -> int:
+                for i, seq in enumerate(recent):
+                    if not seq_lt(seq, block[0]) and seq_lt(seq, block[1]):
+                        return i
+                return len(recent)  # (none recorded: after the others, in sequence order)
+
+            blocks.sort(key=rank)
         if self._dsack is not None:
             blocks.insert(0, self._dsack)
             self._dsack = None
@@ -1894,7 +1903,11 @@ class TCPConnection:
             self.events |= EV_READABLE
         if not in_order or had_ooo:
             if not in_order and seq_gt(seq, before):
-                self._last_ooo = seq
+                recent = self._last_ooo
+                if recent is None:
+                    recent = self._last_ooo = []
+                recent.insert(0, seq)
+                del recent[_SACK_RECENT:]
                 if rcvbuf._ooo:
                     self._rcvbuf_grow(self.rcvq_space)  # tcp_data_queue_ofo: room for the hole
             self._send_ack(now)  # out of order, duplicate or filling a hole: ACK at once (RFC 5681 §4.2)

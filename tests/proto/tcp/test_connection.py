@@ -13,7 +13,7 @@ import itertools
 import pytest
 
 from netsim.proto.tcp.connection import ACK, EV_EOF, EV_ERROR, FIN, PSH, RST, SYN, TCPConnection
-from netsim.proto.tcp.seq import seq_add
+from netsim.proto.tcp.seq import seq_add, seq_sub
 from netsim.proto.tcp.settings import MS, S, TCPSettings
 from netsim.proto.tcp.states import TCPState, legal
 from netsim.wire.tcp import TCPSegment
@@ -799,3 +799,24 @@ def test_abort_sends_rst_and_closes_without_timers() -> None:
     conn.abort(21 * MS)
     [rst] = conn.take_outbox()
     assert rst.flags & RST and conn.state is TCPState.CLOSED and conn.next_deadline() is None
+
+
+def test_sack_blocks_are_in_order_of_their_last_update_as_linux() -> None:
+    """RFC 2018 §4 asks for the most recent block first and the rest as recently reported as
+    possible; Linux (tcp_sack_new_ofo_skb) keeps them in the order they were last extended: a
+    new block goes first, one a segment extends moves to the front."""
+    conn = passive_established(syn_options=(TCPOptionMSS(1460), TCPOptionNOP(), TCPOptionNOP(),
+                                            TCPOptionSACKPermitted()))
+    conn._quick = 0
+
+    def blocks_after(offset: int, when: int) -> list[tuple[int, int]]:
+        conn.segment_arrives(data_in(conn, offset, b"z" * 500), when)
+        [ack] = conn.take_outbox()
+        [sack] = [o for o in ack.options if isinstance(o, TCPOptionSACK)]
+        return [(seq_sub(left, conn.irs) - 1, seq_sub(right, conn.irs) - 1) for left, right in sack.blocks]
+
+    assert blocks_after(1000, 20 * MS) == [(1000, 1500)]
+    assert blocks_after(3000, 21 * MS) == [(3000, 3500), (1000, 1500)]
+    assert blocks_after(5000, 22 * MS) == [(5000, 5500), (3000, 3500), (1000, 1500)]
+    assert blocks_after(1500, 23 * MS) == [(1000, 2000), (5000, 5500), (3000, 3500)]
+    assert blocks_after(7000, 24 * MS) == [(7000, 7500), (1000, 2000), (5000, 5500), (3000, 3500)]  # (4 fit)

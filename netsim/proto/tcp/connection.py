@@ -85,6 +85,7 @@ _TS_OVERHEAD = 12  # NOP NOP TS(10)
 
 _SENDING_STATES = frozenset({S.ESTABLISHED, S.CLOSE_WAIT, S.FIN_WAIT_1, S.CLOSING, S.LAST_ACK})
 _DATA_IN_STATES = frozenset({S.ESTABLISHED, S.FIN_WAIT_1, S.FIN_WAIT_2})
+_FIN_IN_STATES = frozenset({S.SYN_RECEIVED, *_DATA_IN_STATES})  # where a FIN is taken (RFC 9293 §3.10.7.4)
 
 
 class SentSegment:
@@ -601,18 +602,29 @@ class TCPConnection:
         if self.ts_ok:
             ts = _make_ts((now // MS + self.ts_offset) & MASK, self.ts_recent)
             # (without out-of-order data or a duplicate to report there are no blocks: no search)
-            blocks = (self._sack_blocks() if self.sack_ok and flags & ACK and (self.rcvbuf._ooo or self._dsack)
-                      else None)
+            blocks = (self._sack_blocks() if self.sack_ok and flags & ACK
+                      and (self.rcvbuf._ooo or self._dsack or self._fin_seq is not None) else None)
             return (_NOP, _NOP, ts, _NOP, _NOP, _make_sack(tuple(blocks[:3]))) if blocks else (_NOP, _NOP, ts)
         if self.sack_ok and flags & ACK:
-            blocks = self._sack_blocks() if self.rcvbuf._ooo or self._dsack else []
+            blocks = self._sack_blocks() if self.rcvbuf._ooo or self._dsack or self._fin_seq is not None else []
             return (_NOP, _NOP, _make_sack(tuple(blocks[:4]))) if blocks else ()
         return ()
 
     def _sack_blocks(self) -> list[tuple[int, int]]:
         """RFC 2018 §4: the block holding the most recently received segment first; before it a
-        D-SACK block (RFC 2883 §4), reported once, as Linux's tcp_options_write clears it."""
+        D-SACK block (RFC 2883 §4), reported once, as Linux's tcp_options_write clears it.  A FIN
+        held beyond a hole is SACKed with the data before it (Linux queues it out of order with
+        its segment, whose end_seq counts it: tcp_data_queue_ofo, tcp_sack_new_ofo_skb), so a
+        sender can tell that a segment carrying it arrived."""
         blocks = self.rcvbuf.sack_blocks() if self.rcvbuf._ooo else []
+        fin = self._fin_seq
+        if fin is not None and fin != self.rcvbuf.rcv_nxt:
+            for i, (left, right) in enumerate(blocks):
+                if right == fin:
+                    blocks[i] = (left, seq_add(fin, 1))
+                    break
+            else:
+                blocks.append((fin, seq_add(fin, 1)))
         if len(blocks) > 1 and self._last_ooo is not None:
             for i, (left, right) in enumerate(blocks):
                 if not seq_lt(self._last_ooo, left) and seq_lt(self._last_ooo, right):
@@ -1148,15 +1160,19 @@ class TCPConnection:
             return
         # 7. segment text
         state = self.state
+        if flags & FIN and state in _FIN_IN_STATES:
+            # (known before the text: the ACK an out-of-order segment draws SACKs its FIN too)
+            self._fin_seq = seq_add(seq, len(payload))
         if payload and state in _DATA_IN_STATES:
             self._data_arrival(seq, payload, now, flags & PSH)
         elif payload:
             self._send_ack(now)  # data after the peer's FIN can only be a retransmission
-        # 8. FIN
-        if flags & FIN:
-            self._fin_seq = seq_add(seq, len(payload))
-        if self._fin_seq is not None and self._fin_seq == self.rcvbuf.rcv_nxt and state in (
-                S.SYN_RECEIVED, S.ESTABLISHED, S.FIN_WAIT_1, S.FIN_WAIT_2):
+        elif flags & FIN and state in _FIN_IN_STATES and self._fin_seq != self.rcvbuf.rcv_nxt:
+            # 8. a FIN alone beyond a hole: ACKed at once with its SACK block, as out-of-order
+            # data (Linux's tcp_data_queue_ofo)
+            self._last_ooo = self._fin_seq
+            self._send_ack(now)
+        if self._fin_seq is not None and self._fin_seq == self.rcvbuf.rcv_nxt and state in _FIN_IN_STATES:
             self._fin_arrival(now)
         elif flags & FIN and state in (S.CLOSE_WAIT, S.CLOSING, S.LAST_ACK):
             self._send_ack(now)  # a retransmitted FIN: ACK it again

@@ -107,51 +107,62 @@ def _run(*command: str) -> None:
 ADDRESSES = {4: ("10.9.0.1", "10.9.0.2", 24), 6: ("fd00:9::1", "fd00:9::2", 64)}
 
 
+def veth_pair(names: tuple[str, str], version: int = 4) -> None:
+    """Namespaces ``names`` (made anew) joined by a veth pair, ``va`` in the first with the
+    client's address of :data:`ADDRESSES`, ``vb`` in the second with the server's; GSO off and
+    Linux's default buffer sysctls in both."""
+    client_ip, server_ip, prefix = ADDRESSES[version]
+    for name in names:
+        subprocess.run(["ip", "netns", "del", name], check=False, capture_output=True)
+    for name in names:
+        _run("ip", "netns", "add", name)
+    _run("ip", "link", "add", "va", "netns", names[0], "type", "veth", "peer", "name", "vb", "netns", names[1])
+    for name, iface, address in ((names[0], "va", f"{client_ip}/{prefix}"), (names[1], "vb", f"{server_ip}/{prefix}")):
+        _run("ip", "-n", name, "addr", "add", address, "dev", iface, *(("nodad",) if version == 6 else ()))
+        _run("ip", "-n", name, "link", "set", "lo", "up")
+        _run("ip", "-n", name, "link", "set", iface, "up", "mtu", "1500", "gso_max_segs", "1", "gso_max_size", "1500")
+        for setting in ("net.ipv4.tcp_rmem=4096 131072 6291456", "net.ipv4.tcp_wmem=4096 16384 4194304"):
+            _run("ip", "netns", "exec", name, "sysctl", "-q", "-w", setting)
+
+
+def start_capture(name: str, pcap: Path, version: int = 4) -> subprocess.Popen[bytes]:
+    """tcpdump on ``va`` in namespace ``name`` (made by :func:`veth_pair`) into ``pcap``, once it
+    captures: it says "listening" a moment before it does, so UDP datagrams (to the server's
+    discard port) probe until one shows up in the file."""
+    server_ip = ADDRESSES[version][1]
+    # a 64 MB capture buffer: over a veth the whole exchange is one burst
+    dump = subprocess.Popen(["ip", "netns", "exec", name, "tcpdump", "-i", "va", "-U", "-B", "65536",
+                             "-w", str(pcap), "tcp port 9000 or udp port 9"], stderr=subprocess.DEVNULL)
+    probe = (f"import socket; s = socket.socket(socket.AF_INET{'6' if version == 6 else ''}, "
+             f"socket.SOCK_DGRAM); s.sendto(b'probe', ('{server_ip}', 9))")
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline:
+        _run("ip", "netns", "exec", name, sys.executable, "-c", probe)
+        time.sleep(0.1)
+        if pcap.exists() and pcap.stat().st_size > 24:
+            return dump
+    dump.terminate()
+    raise RuntimeError("tcpdump captured nothing in the namespace")
+
+
 def framed_echo(pcap: Path, size: int = 65536, *, syncookies: int | None = None, version: int = 4) -> None:
     """Lab 1.5 through Linux: a client in one namespace sends a ``size``-byte length-framed
     message to an echo server in the other; ``pcap`` gets the client side's capture.
     ``syncookies`` sets the server namespace's ``net.ipv4.tcp_syncookies`` (which serves IPv6
     too); ``version`` 6 runs it over IPv6 (:data:`ADDRESSES`)."""
-    client_ip, server_ip, prefix = ADDRESSES[version]
+    server_ip = ADDRESSES[version][1]
     script = pcap.parent / "linux_echo.py"
     script.write_text(ECHO)
     names = (f"netsim-a{os.getpid()}", f"netsim-b{os.getpid()}")  # unique: test runs may overlap
-    for name in names:
-        subprocess.run(["ip", "netns", "del", name], check=False, capture_output=True)
     try:
-        for name in names:
-            _run("ip", "netns", "add", name)
-        _run("ip", "link", "add", "va", "netns", names[0], "type", "veth", "peer", "name", "vb", "netns",
-             names[1])
-        for name, iface, address in ((names[0], "va", f"{client_ip}/{prefix}"),
-                                     (names[1], "vb", f"{server_ip}/{prefix}")):
-            _run("ip", "-n", name, "addr", "add", address, "dev", iface, *(("nodad",) if version == 6 else ()))
-            _run("ip", "-n", name, "link", "set", "lo", "up")
-            _run("ip", "-n", name, "link", "set", iface, "up", "mtu", "1500", "gso_max_segs", "1",
-                 "gso_max_size", "1500")
-            for setting in ("net.ipv4.tcp_rmem=4096 131072 6291456", "net.ipv4.tcp_wmem=4096 16384 4194304"):
-                _run("ip", "netns", "exec", name, "sysctl", "-q", "-w", setting)
+        veth_pair(names, version)
         if syncookies is not None:
             _run("ip", "netns", "exec", names[1], "sysctl", "-q", "-w", f"net.ipv4.tcp_syncookies={syncookies}")
         server = subprocess.Popen(["ip", "netns", "exec", names[1], sys.executable, str(script), "server",
                                    str(size), server_ip], stdout=subprocess.PIPE, text=True)
         assert server.stdout is not None
         server.stdout.readline()  # "listening"
-        # a 64 MB capture buffer: over a veth the whole exchange is one burst
-        dump = subprocess.Popen(["ip", "netns", "exec", names[0], "tcpdump", "-i", "va", "-U", "-B", "65536",
-                                 "-w", str(pcap), "tcp port 9000 or udp port 9"], stderr=subprocess.DEVNULL)
-        # tcpdump says "listening" a moment before it captures: probe with UDP datagrams (to the
-        # discard port) until one shows up in the file, then start the exchange
-        probe = (f"import socket; s = socket.socket(socket.AF_INET{'6' if version == 6 else ''}, "
-                 f"socket.SOCK_DGRAM); s.sendto(b'probe', ('{server_ip}', 9))")
-        deadline = time.monotonic() + 10
-        while time.monotonic() < deadline:
-            _run("ip", "netns", "exec", names[0], sys.executable, "-c", probe)
-            time.sleep(0.1)
-            if pcap.exists() and pcap.stat().st_size > 24:
-                break
-        else:
-            raise RuntimeError("tcpdump captured nothing in the namespace")
+        dump = start_capture(names[0], pcap, version)
         _run("ip", "netns", "exec", names[0], sys.executable, str(script), "client", str(size), server_ip)
         server.wait(timeout=30)
         time.sleep(1.0)  # let tcpdump write the last packets

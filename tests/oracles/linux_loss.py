@@ -13,7 +13,9 @@ segment's content, so the kernel's own scheduling cannot move the loss.
 
 Both ends run on one CPU: a veth hands a frame to the backlog of the CPU that sends it, so a
 sender that moves between CPUs mid-burst can reorder its own segments, which RACK then takes
-for a loss (unpinned, one run in five or so resent a segment that was not dropped).
+for a loss (unpinned, one run in five or so resent a segment that was not dropped); and at a
+real-time priority (SCHED_FIFO), so that a busy machine does not hold back the sink's ACKs past
+the 4 to 8 ms of a probe timeout (without it, a spurious probe in one loaded run in ten).
 
 The client's namespace is fresh, so ``nstat -asz`` there gives this one connection's counters
 (TcpExtTCPLossProbes, TcpExtTCPLostRetransmit, TcpRetransSegs ...).
@@ -44,6 +46,7 @@ BULK = r'''
 import os, socket, sys
 role, size, server_ip, close, cpu = sys.argv[1], int(sys.argv[2]), sys.argv[3], sys.argv[4], int(sys.argv[5])
 os.sched_setaffinity(0, {cpu})
+os.sched_setscheduler(0, os.SCHED_FIFO, os.sched_param(1))
 data = b"".join(i.to_bytes(4, "big") for i in range(size // 4))
 if role == "server":
     s = socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)

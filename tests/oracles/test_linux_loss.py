@@ -57,7 +57,7 @@ SCENARIOS = {
     # the last three lost: the probe resends the last, its SACK lets RACK mark the other two
     "tail": Scenario(30, {27: 1, 28: 1, 29: 1}),
     # the retransmission lost too: RACK finds it lost again when later segments are SACKed
-    "lost-retransmission": Scenario(100, {20: 2}),
+    "lost-retransmission": Scenario(300, {20: 2}),
     # the last but one lost: one segment SACKed after it, sent in the same burst: RACK's
     # reordering window, then its timer
     "reordering-timer": Scenario(30, {28: 1}),

@@ -113,6 +113,8 @@ def _veth_pair(names: tuple[str, str], version: int, sysctls: Iterable[str] = ()
     sysctls, then ``sysctls`` in both."""
     client_ip, server_ip, prefix = ADDRESSES[version]
     for name in names:
+        subprocess.run(["ip", "netns", "del", name], check=False, capture_output=True)
+    for name in names:
         _run("ip", "netns", "add", name)
     _run("ip", "link", "add", "va", "netns", names[0], "type", "veth", "peer", "name", "vb", "netns", names[1])
     for name, iface, address in ((names[0], "va", f"{client_ip}/{prefix}"), (names[1], "vb", f"{server_ip}/{prefix}")):
@@ -142,6 +144,16 @@ def _capture(name: str, iface: str, pcap: Path, peer_ip: str, version: int, *ext
     raise RuntimeError("tcpdump captured nothing in the namespace")
 
 
+def veth_pair(names: tuple[str, str], version: int = 4) -> None:
+    """:func:`_veth_pair` with netsim's default buffer sysctls only (the loss oracle's)."""
+    _veth_pair(names, version)
+
+
+def start_capture(name: str, pcap: Path, version: int = 4) -> subprocess.Popen[bytes]:
+    """tcpdump on ``va`` in namespace ``name`` (the client's side, made by :func:`veth_pair`)."""
+    return _capture(name, "va", pcap, ADDRESSES[version][1], version)
+
+
 def _stop(dump: subprocess.Popen[bytes]) -> None:
     time.sleep(1.0)  # let tcpdump write the last packets
     dump.terminate()
@@ -157,8 +169,6 @@ def framed_echo(pcap: Path, size: int = 65536, *, syncookies: int | None = None,
     script = pcap.parent / "linux_echo.py"
     script.write_text(ECHO)
     names = (f"netsim-a{os.getpid()}", f"netsim-b{os.getpid()}")  # unique: test runs may overlap
-    for name in names:
-        subprocess.run(["ip", "netns", "del", name], check=False, capture_output=True)
     try:
         _veth_pair(names, version)
         if syncookies is not None:

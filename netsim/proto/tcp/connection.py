@@ -104,6 +104,7 @@ _SACK_RECENT = 8  # out-of-order arrivals remembered to order the SACK blocks (4
 
 _SENDING_STATES = frozenset({S.ESTABLISHED, S.CLOSE_WAIT, S.FIN_WAIT_1, S.CLOSING, S.LAST_ACK})
 _DATA_IN_STATES = frozenset({S.ESTABLISHED, S.FIN_WAIT_1, S.FIN_WAIT_2})
+_FIN_IN_STATES = frozenset({S.SYN_RECEIVED, *_DATA_IN_STATES})  # where a FIN is taken (RFC 9293 §3.10.7.4)
 
 
 class SentSegment:
@@ -665,11 +666,11 @@ class TCPConnection:
         if self.ts_ok:
             ts = _make_ts((now // MS + self.ts_offset) & MASK, self.ts_recent)
             # (without out-of-order data or a duplicate to report there are no blocks: no search)
-            blocks = (self._sack_blocks() if self.sack_ok and flags & ACK and (self.rcvbuf._ooo or self._dsack)
-                      else None)
+            blocks = (self._sack_blocks() if self.sack_ok and flags & ACK
+                      and (self.rcvbuf._ooo or self._dsack or self._fin_seq is not None) else None)
             return (_NOP, _NOP, ts, _NOP, _NOP, _make_sack(tuple(blocks[:3]))) if blocks else (_NOP, _NOP, ts)
         if self.sack_ok and flags & ACK:
-            blocks = self._sack_blocks() if self.rcvbuf._ooo or self._dsack else []
+            blocks = self._sack_blocks() if self.rcvbuf._ooo or self._dsack or self._fin_seq is not None else []
             return (_NOP, _NOP, _make_sack(tuple(blocks[:4]))) if blocks else ()
         return ()
 
@@ -677,8 +678,19 @@ class TCPConnection:
         """RFC 2018 §4: the block holding the most recently received segment first, the others
         in the order they were last extended, as Linux's tcp_sack_new_ofo_skb keeps them (a new
         block goes first, an extended one moves to the front); before them a D-SACK block
-        (RFC 2883 §4), reported once, as Linux's tcp_options_write clears it."""
+        (RFC 2883 §4), reported once, as Linux's tcp_options_write clears it.  A FIN held beyond
+        a hole is SACKed with the data before it (Linux queues it out of order with its segment,
+        whose end_seq counts it: tcp_data_queue_ofo), so a sender can tell that a segment
+        carrying it arrived."""
         blocks = self.rcvbuf.sack_blocks() if self.rcvbuf._ooo else []
+        fin = self._fin_seq
+        if fin is not None and fin != self.rcvbuf.rcv_nxt:
+            for i, (left, right) in enumerate(blocks):
+                if right == fin:
+                    blocks[i] = (left, seq_add(fin, 1))
+                    break
+            else:
+                blocks.append((fin, seq_add(fin, 1)))
         recent = self._last_ooo
         if not blocks:
             self._last_ooo = None  # (nothing held out of order: nothing to remember)
@@ -694,6 +706,14 @@ class TCPConnection:
             blocks.insert(0, self._dsack)
             self._dsack = None
         return blocks
+
+    def _note_out_of_order(self, seq: int) -> None:
+        """Remember an out-of-order arrival, newest first, to order the SACK blocks by."""
+        recent = self._last_ooo
+        if recent is None:
+            recent = self._last_ooo = []
+        recent.insert(0, seq)
+        del recent[_SACK_RECENT:]
 
     def _send_dupack(self, seq: int, seg_len: int, now: int) -> None:
         """The ACK for a segment we cannot accept (Linux's tcp_send_dupack): when it is, in part,
@@ -1235,15 +1255,19 @@ class TCPConnection:
             return
         # 7. segment text
         state = self.state
+        if flags & FIN and state in _FIN_IN_STATES:
+            # (known before the text: the ACK an out-of-order segment draws SACKs its FIN too)
+            self._fin_seq = seq_add(seq, len(payload))
         if payload and state in _DATA_IN_STATES:
             self._data_arrival(seq, payload, now, flags & PSH)
         elif payload:
             self._send_ack(now)  # data after the peer's FIN can only be a retransmission
-        # 8. FIN
-        if flags & FIN:
-            self._fin_seq = seq_add(seq, len(payload))
-        if self._fin_seq is not None and self._fin_seq == self.rcvbuf.rcv_nxt and state in (
-                S.SYN_RECEIVED, S.ESTABLISHED, S.FIN_WAIT_1, S.FIN_WAIT_2):
+        elif flags & FIN and state in _FIN_IN_STATES and self._fin_seq != self.rcvbuf.rcv_nxt:
+            # 8. a FIN alone beyond a hole: ACKed at once with its SACK block, as out-of-order
+            # data (Linux's tcp_data_queue_ofo)
+            self._note_out_of_order(seq)
+            self._send_ack(now)
+        if self._fin_seq is not None and self._fin_seq == self.rcvbuf.rcv_nxt and state in _FIN_IN_STATES:
             self._fin_arrival(now)
         elif flags & FIN and state in (S.CLOSE_WAIT, S.CLOSING, S.LAST_ACK):
             self._send_ack(now)  # a retransmitted FIN: ACK it again
@@ -1903,11 +1927,7 @@ class TCPConnection:
             self.events |= EV_READABLE
         if not in_order or had_ooo:
             if not in_order and seq_gt(seq, before):
-                recent = self._last_ooo
-                if recent is None:
-                    recent = self._last_ooo = []
-                recent.insert(0, seq)
-                del recent[_SACK_RECENT:]
+                self._note_out_of_order(seq)
                 if rcvbuf._ooo:
                     self._rcvbuf_grow(self.rcvq_space)  # tcp_data_queue_ofo: room for the hole
             self._send_ack(now)  # out of order, duplicate or filling a hole: ACK at once (RFC 5681 §4.2)

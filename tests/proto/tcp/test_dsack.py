@@ -159,3 +159,32 @@ def test_a_d_sack_is_counted_with_nothing_outstanding() -> None:
                      options=(TCPOptionNOP(), TCPOptionNOP(), TCPOptionSACK((old,))))
     conn.segment_arrives(ack, 30 * MS)
     assert conn.dsacks_received == 2
+
+
+def test_a_fin_beyond_a_hole_is_sacked_with_its_data() -> None:
+    """Linux queues an out-of-order segment with its FIN (tcp_data_queue_ofo: end_seq counts it)
+    and SACKs up to the end of it, so the sender can tell the segment arrived."""
+    conn = _receiver()
+    conn.segment_arrives(data_in(conn, 1000, b"z" * 1000, flags=ACK | TCPFlags.FIN), 20 * MS)
+    [ack] = conn.take_outbox()
+    assert ack.ack == seq_add(conn.irs, 1)
+    assert _blocks(ack) == ((seq_add(conn.irs, 1001), seq_add(conn.irs, 2002)),)
+    conn.segment_arrives(data_in(conn, 0, b"a" * 1000), 21 * MS)  # the hole filled: the FIN is taken
+    assert conn.rcv_nxt == seq_add(conn.irs, 2002) and conn.eof
+    conn.on_timer(100 * MS)
+    assert all(_blocks(ack) == () for ack in conn.take_outbox())
+
+
+def test_a_fin_alone_beyond_a_hole_is_acked_at_once_with_its_block() -> None:
+    """A bare FIN out of order is out-of-order data to Linux (its end_seq is seq + 1): an ACK at
+    once, its SACK block merged with the data before it."""
+    conn = _receiver()
+    conn.segment_arrives(data_in(conn, 1000, b"z" * 1000), 20 * MS)
+    conn.take_outbox()
+    conn.segment_arrives(data_in(conn, 2000, b"", flags=ACK | TCPFlags.FIN), 21 * MS)
+    [ack] = conn.take_outbox()
+    assert _blocks(ack) == ((seq_add(conn.irs, 1001), seq_add(conn.irs, 2002)),)
+    alone = _receiver()
+    alone.segment_arrives(data_in(alone, 1000, b"", flags=ACK | TCPFlags.FIN), 20 * MS)
+    [ack] = alone.take_outbox()
+    assert _blocks(ack) == ((seq_add(alone.irs, 1001), seq_add(alone.irs, 1002)),)

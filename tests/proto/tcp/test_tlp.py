@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import pytest
 
-from netsim.proto.tcp.connection import ACK, TCPConnection
+from netsim.proto.tcp.connection import ACK, FIN, TCPConnection
 from netsim.proto.tcp.settings import MS, TCPSettings
 from netsim.wire.tcp import TCPSegment
 from netsim.wire.tcp_options import TCPOptionMSS, TCPOptionNOP, TCPOptionSACK, TCPOptionSACKPermitted
@@ -190,3 +190,31 @@ def test_no_probe_while_sacked_data_is_out() -> None:
     pair.run(t0 + 300 * MS)
     assert a.loss_probes == 0
     assert [ms // 1448 for t, ms, _size in _sent(pair, "A", t0, una)[10:]] == [7]  # the RTO's, for the hole
+
+
+def test_a_tail_loss_with_the_fin_on_the_last_segment_is_repaired_without_the_rto() -> None:
+    """The FIN rides on the last segment, the last three are lost: the probe resends the last
+    with the FIN, the receiver SACKs both (as Linux: the out-of-order segment's end_seq counts
+    the FIN), so RACK marks the two holes lost (found by the Linux loss oracle: the SACK left the
+    FIN out, the probe was never marked SACKed and the tail waited for the RTO)."""
+    pair, a, t0, una = _start()
+    a.send(bytes(13 * 1448), t0)  # ten go at once, three (the FIN on the last) on the ACKs
+    a.shutdown(t0)
+    first = (una + 10 * 1448) & 0xFFFFFFFF
+    seen: set[int] = set()
+
+    def drop(side: int, seg: TCPSegment) -> bool:
+        offset = (seg.seq - first) & 0xFFFFFFFF
+        if side == 0 and seg.payload and offset < 3 * 1448 and seg.seq not in seen:
+            seen.add(seg.seq)
+            return True
+        return False
+
+    pair.wire.drop_if = drop
+    pair.flush()
+    pair.run(t0 + 100 * MS)
+    sent = [(t, offset // 1448) for t, offset, _size in _sent(pair, "A", t0, una)]
+    assert sent[10:13] == [(10, 10), (10, 11), (10, 12)]
+    assert sent[13:] == [(32, 12), (42, 10), (42, 11)]  # the probe (with the FIN) 2 SRTT + 2 ms on, then RACK's
+    assert [(t - t0) // MS for t, side, seg in pair.log if side == "A>" and seg.flags & FIN] == [10, 32]
+    assert a.loss_probes == 1 and a.rto_expiries == [] and a.snd_una == a.snd_nxt  # (before: the RTO at 242 ms)

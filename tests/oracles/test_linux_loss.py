@@ -20,8 +20,8 @@ Timers: this kernel may run at HZ = 250 (the machine this was written on does), 
 of ``usecs_to_jiffies(t)`` jiffies fires one jiffy later still (the timer wheel rounds up,
 ``calc_index``): the probe timeout (2 SRTT + 2 ms, ``tcp_schedule_loss_probe``) and the
 reordering timer (wait + 2 ms, ``tcp_rack_mark_lost``) come after 4 to 8 ms over a veth whose RTT
-is some microseconds.  netsim's clock has no jiffies: 2 SRTT + 2 ms exactly (about 2.1 ms on
-its 20 us link), and the reordering wait in whole milliseconds + 2 ms (3 ms), HZ = 1000's.
+is some microseconds.  netsim rounds both up to whole milliseconds, as a kernel at HZ = 1000
+would (3 ms on its 20 us link), without the timer wheel's extra jiffy.
 The bounds below hold either way; the RTO (200 ms + SRTT, 204 ms in jiffies) agrees.
 """
 
@@ -209,8 +209,8 @@ def _delays(run: Run) -> list[int]:
 def test_what_drives_each_retransmission_shows_in_its_timing(runs: tuple[str, Run, Run]) -> None:
     """Bounds, not values: an ACK-driven retransmission comes well within 50 ms of the loss in
     both (Linux: some 0.1 ms; netsim: on the third SACK), a timer-driven one after its timer:
-    the probe and the reordering timer after 2 ms (Linux at HZ = 250: 4 to 8 ms; netsim 2.1 and
-    3 ms), the RTO after 200 ms."""
+    the probe and the reordering timer after 2 ms (Linux at HZ = 250: 4 to 8 ms; netsim 3 ms, in
+    whole ms as at HZ = 1000), the RTO after 200 ms."""
     name, linux, ours = runs
     for who, run in (("linux", linux), ("netsim", ours)):
         delays = _delays(run)
@@ -237,8 +237,8 @@ def test_what_drives_each_retransmission_shows_in_its_timing(runs: tuple[str, Ru
         else:
             assert max(delays) < 50 * MS, (who, delays)  # no RTO
     if name in ("tail", "probe-lost"):
-        # netsim's probe timeout: 2 SRTT + 2 ms, unrounded
-        assert 2 * MS < _delays(ours)[0] < 3 * MS
+        # netsim's probe timeout: 2 SRTT + 2 ms in whole ms (usecs_to_jiffies at HZ = 1000)
+        assert _delays(ours)[0] == pytest.approx(3 * MS, abs=0.2 * MS)
     if name == "reordering-timer":
         assert _delays(ours)[0] == pytest.approx(3 * MS, abs=0.2 * MS)  # 1 ms (whole ms) + 2 ms
 

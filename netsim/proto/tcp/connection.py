@@ -921,18 +921,22 @@ class TCPConnection:
     def _schedule_loss_probe(self, now: int, rto_delta: int) -> None:
         """Arm the probe timeout in place of the RTO (Linux's tcp_schedule_loss_probe, called
         with SACK, in the Open state, data in flight): PTO = 2 SRTT, plus TCP_RTO_MIN when one
-        segment is out (the peer's delayed ACK) or 2 ms otherwise, 1 s with no RTT sample yet;
-        never later than the RTO would fire (``rto_delta`` from now).  (Runs for every ACK and
-        every burst: the Open test is _open written out.)"""
+        segment is out (the peer's delayed ACK) or 2 ms otherwise (TCP_TIMEOUT_MIN_US), rounded
+        up to whole jiffies (1 ms: HZ = 1000) as usecs_to_jiffies does, 1 s with no RTT sample
+        yet; never later than the RTO would fire (``rto_delta`` from now).  (Runs
+        for every ACK and every burst: the Open test is _open written out.)"""
         settings = self.settings
         rtx = self.rtx
         if (settings.early_retrans < 3 or not rtx or self.state not in _SENDING_STATES or self.ca_state != CA_OPEN
                 or self._sacked_bytes or self._lost_bytes or self._retrans_bytes or rtx[0].retransmits):
             return
         srtt = self.rtt.srtt
-        timeout = 2 * srtt + (settings.rto_min if len(rtx) == 1 else 2 * MS) if srtt else settings.rto_initial
+        if srtt:
+            timeout = -(-(2 * srtt + (settings.rto_min if len(rtx) == 1 else 2 * MS)) // MS) * MS
+        else:
+            timeout = settings.rto_initial
         if 0 < rto_delta < timeout:
-            timeout = rto_delta
+            timeout = rto_delta  # (netsim's RTO is not in jiffies: the probe fires when it would)
         self.t_tlp = now + timeout
         self.t_rtx = None
 

@@ -11,8 +11,8 @@ Linux's choices (net/ipv4/tcp_recovery.c, tcp_input.c), which netsim follows:
   reordering has been seen (``tcp_rack_reo_wnd``); otherwise min_rtt / 4 per step, at most SRTT;
 - a step is added for a D-SACK of a retransmission, at most once a round trip, and kept for 16
   recoveries (``tcp_rack_update_reo_wnd``);
-- a segment still inside its window arms the reordering timer: the wait in whole jiffies (1 ms,
-  HZ = 1000) plus TCP_TIMEOUT_MIN (2 jiffies), never later than the RTO;
+- a segment still inside its window arms the reordering timer: the wait plus 2 ms
+  (TCP_TIMEOUT_MIN_US), rounded up to whole jiffies (1 ms, HZ = 1000), never later than the RTO;
 - reordering is seen when a segment sent once fills a hole below the highest SACK
   (``tcp_check_sack_reordering``), which also raises ``reordering`` to the distance, at most
   ``tcp_max_reordering`` (300).
@@ -32,7 +32,7 @@ from collections.abc import Iterable
 from typing import Protocol
 
 MS = 1_000_000
-TIMEOUT_MIN = 2 * MS  # TCP_TIMEOUT_MIN: 2 jiffies
+TIMEOUT_MIN = 2 * MS  # TCP_TIMEOUT_MIN_US
 RECOVERY_THRESH = 16  # TCP_RACK_RECOVERY_THRESH: recoveries a widened window is kept for
 MAX_REORDERING = 300  # tcp_max_reordering
 DEFAULT_REORDERING = 3  # tcp_reordering (TCP_FASTRETRANS_THRESH)
@@ -159,7 +159,8 @@ class Rack:
 
 
 def reo_timeout(wait: int, rto: int) -> int:
-    """The reordering timer's delay for a wait of ``wait`` ns: whole jiffies plus
-    TCP_TIMEOUT_MIN, at most the RTO (tcp_rack_mark_lost, inet_csk_reset_xmit_timer)."""
-    delay = -(-wait // MS) * MS + TIMEOUT_MIN
+    """The reordering timer's delay for a wait of ``wait`` ns: the wait plus TCP_TIMEOUT_MIN_US
+    (2 ms) in whole jiffies (1 ms, rounded up), at most the RTO (tcp_rack_mark_lost's
+    usecs_to_jiffies(timeout + TCP_TIMEOUT_MIN_US), inet_csk_reset_xmit_timer)."""
+    delay = -(-(wait + TIMEOUT_MIN) // MS) * MS
     return delay if delay < rto else rto

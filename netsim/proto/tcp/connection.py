@@ -37,11 +37,9 @@ What it does, and where from:
   ``tcp_new_space``) up to ``tcp_wmem[2]``; SO_RCVBUF / SO_SNDBUF lock them;
 - keepalive (RFC 1122 §4.2.3.6, Linux's 7200 s / 75 s / 9 probes), TIME-WAIT for 2*MSL
   (60 s), FIN-WAIT-2 timeout for orphaned sockets (``tcp_fin_timeout``), RST on close with
-  unread data (RFC 2525 §2.17, Linux).
-
+  unread data (RFC 2525 §2.17, Linux);
 - undoing a needless reduction (Linux's tcp_try_undo_recovery / _dsack / _loss): RFC 3522's
-  timestamp test and RFC 3708's D-SACK count.
-
+  timestamp test and RFC 3708's D-SACK count;
 - F-RTO after a timeout (RFC 5682 §3.1, Linux's tcp_process_loss).
 
 Not modelled: urgent data (URG is ignored), ECN, TCP Fast Open, undo on a partial ACK.
@@ -241,7 +239,7 @@ class TCPConnection:
         self.undo_retrans = 0  # retransmissions since then not yet reported as duplicates (-1: none)
         self.undo_stamp: int | None = None  # when the first of them left
         self.prior_ssthresh = 0  # ssthresh to go back to (0: the reduction cannot be undone)
-        self.undos = 0  # reductions undone (TCPFullUndo + TCPPartialUndo + TCPDSACKUndo + TCPLossUndo)
+        self.undos = 0  # reductions undone (Linux's TCPFullUndo + TCPDSACKUndo + TCPLossUndo)
         # F-RTO (RFC 5682 §3.1, SACK-enhanced, as Linux's tcp_process_loss): after a timeout, send
         # new data on the first ACK, and undo if data never resent is then delivered
         self.frto = False

@@ -16,9 +16,12 @@ INFINITE_SSTHRESH = 0x7FFFFFFF
 
 
 class CongestionControl:
-    """Reno's window rules (RFC 5681 §3.1): slow start by bytes acked (appropriate byte counting
-    with L = 2*SMSS, RFC 3465), congestion avoidance of one SMSS per window's worth of ACKed
-    bytes, and ssthresh = max(FlightSize / 2, 2*SMSS) on a loss (equation 4)."""
+    """Reno's window rules (RFC 5681 §3.1) with Linux's choices: slow start by everything an
+    ACK acknowledges (Linux's tcp_slow_start counts every acknowledged packet, no RFC 3465
+    limit L; netsim counts bytes), up to ssthresh, the rest going to congestion avoidance of one
+    SMSS per window's worth of ACKed bytes (tcp_cong_avoid_ai); on a loss ssthresh =
+    max(cwnd / 2, 2) segments (tcp_reno_ssthresh: cwnd, where RFC 5681's equation 4 says
+    FlightSize)."""
 
     name: ClassVar[str] = "reno"
     #: RFC 6582: stay in recovery across partial ACKs (NewReno) or leave at the first new ACK (Reno)
@@ -57,8 +60,7 @@ class CongestionControl:
         if acked <= 0:
             return
         if self.cwnd < self.ssthresh:
-            limit = 2 * self.mss  # (min() written out: this runs for every ACK in slow start)
-            self.cwnd += acked if acked < limit else limit
+            self.cwnd += acked
             if self.cwnd <= self.ssthresh:
                 return
             acked = self.cwnd - self.ssthresh
@@ -72,8 +74,9 @@ class CongestionControl:
             self.cwnd += self.mss
 
     def on_congestion(self, flight: int, now: int) -> int:
-        """Fast retransmit starts (RFC 5681 §3.2 step 2): returns and sets the new ssthresh."""
-        self.ssthresh = max(flight // 2, 2 * self.mss)
+        """Fast retransmit starts (RFC 5681 §3.2 step 2): returns and sets the new ssthresh,
+        half the window in whole segments, at least two (Linux's tcp_reno_ssthresh)."""
+        self.ssthresh = max(self.cwnd // self.mss >> 1, 2) * self.mss
         self._acked = 0
         return self.ssthresh
 

@@ -47,10 +47,25 @@ def test_slow_start_doubles_per_window_of_acks() -> None:
             assert cc.cwnd == 2 * window
 
 
-def test_abc_limits_growth_per_ack_to_two_segments() -> None:
+def test_slow_start_counts_everything_a_stretch_ack_acknowledges_as_linux() -> None:
+    """Linux's tcp_slow_start: cwnd + acked, no RFC 3465 limit L, up to ssthresh; what is left
+    over goes to congestion avoidance."""
     cc = CongestionControl(MSS)
-    cc.on_ack(10 * MSS, 0, None)  # one stretch ACK (RFC 3465 L = 2)
-    assert cc.cwnd == 12 * MSS
+    cc.on_ack(10 * MSS, 0, None)  # one stretch ACK of ten segments
+    assert cc.cwnd == 20 * MSS
+    cc.ssthresh = 24 * MSS
+    cc.on_ack(10 * MSS, 0, None)  # four to reach ssthresh, six into congestion avoidance
+    assert cc.cwnd == 24 * MSS and cc._acked == 6 * MSS
+
+
+def test_reno_halves_the_window_not_the_flight_as_linux() -> None:
+    """tcp_reno_ssthresh: max(cwnd / 2, 2) segments, whatever is in flight (RFC 5681 says
+    FlightSize: an application-limited sender would halve less than it has)."""
+    cc = NewReno(MSS)
+    cc.cwnd = 40 * MSS
+    assert cc.on_congestion(6 * MSS, 0) == 20 * MSS
+    cc.cwnd = 3 * MSS
+    assert cc.on_congestion(3 * MSS, 0) == 2 * MSS
 
 
 def test_reno_and_newreno_halve_on_loss_and_restart_from_one_segment_on_timeout() -> None:
@@ -60,8 +75,9 @@ def test_reno_and_newreno_halve_on_loss_and_restart_from_one_segment_on_timeout(
         assert cc.on_congestion(40 * MSS, 0) == 20 * MSS and cc.ssthresh == 20 * MSS
         cc.on_recovery_end()
         assert cc.cwnd == 20 * MSS and not cc.in_slow_start
+        cc.cwnd = 3 * MSS
         cc.on_congestion(3 * MSS, 0)
-        assert cc.ssthresh == 2 * MSS  # never below 2 SMSS (RFC 5681 eq. 4)
+        assert cc.ssthresh == 2 * MSS  # never below 2 segments (RFC 5681 eq. 4, tcp_reno_ssthresh)
         cc.cwnd = 30 * MSS
         cc.on_timeout(30 * MSS, 0)
         assert cc.cwnd == MSS and cc.ssthresh == 15 * MSS

@@ -546,7 +546,9 @@ class TCPConnection:
 
     def set_pmtu(self, mtu: int, now: int) -> None:
         """PMTUD lowered the path MTU (RFC 1191): smaller segments from now on, and whatever no
-        longer fits is resent at once without a congestion response (``tcp_simple_retransmit``)."""
+        longer fits is resent at once without a congestion response (Linux's
+        ``tcp_simple_retransmit``: the Loss state up to SND.NXT, cwnd as it was, ssthresh at
+        least 3/4 of it, nothing to undo)."""
         if mtu >= self._pmtu:
             return
         self._pmtu = mtu
@@ -557,6 +559,12 @@ class TCPConnection:
                 if not seg.sacked and not seg.lost and seg.end - seg.start > self.mss:
                     seg.lost = True
                     self._lost_bytes += seg.end - seg.start
+            if self._lost_bytes and self.ca_state != CA_LOSS:
+                self.recover = self._max
+                self.cc.ssthresh = self._current_ssthresh()
+                self.prior_ssthresh = 0
+                self.undo_marker = None
+                self.ca_state = CA_LOSS
             self._push(now)
 
     # --- options and windows ---------------------------------------------------------------------

@@ -12,7 +12,7 @@ import itertools
 
 import pytest
 
-from netsim.proto.tcp.connection import ACK, EV_EOF, EV_ERROR, FIN, PSH, RST, SYN, TCPConnection
+from netsim.proto.tcp.connection import ACK, CA_LOSS, CA_OPEN, EV_EOF, EV_ERROR, FIN, PSH, RST, SYN, TCPConnection
 from netsim.proto.tcp.seq import seq_add, seq_sub
 from netsim.proto.tcp.settings import MS, S, TCPSettings
 from netsim.proto.tcp.states import TCPState, legal
@@ -735,9 +735,15 @@ def test_pmtu_lowers_the_mss_and_recuts_what_is_in_flight() -> None:
     assert a.flight > 1448
     cut = pair.now
     logged = len(pair.log)
+    cwnd, nxt = a.cwnd, a.snd_nxt
     a.set_pmtu(1000, cut)
     assert a.mss == 1000 - 40 - 12
+    # Linux's tcp_simple_retransmit: the Loss state up to SND.NXT, the window kept (in segments
+    # of the new size, as Linux counts it), ssthresh at least 3/4 of it, nothing to undo
+    assert a.ca_state == CA_LOSS and a.recover == nxt - a.iss and a.undo_marker is None
+    assert a.cwnd == cwnd * a.mss // 1448 and a.ssthresh >= 3 * (cwnd // 1448) // 4 * a.mss
     pair.run(cut + 30 * S, stop=lambda: receiver.done_reading)
+    assert a.ca_state == CA_OPEN
     assert bytes(receiver.got) == data and sender.shut
     after = [s for t, d, s in pair.log[logged:] if d == "A>" and s.payload]
     assert after and max(len(s.payload) for s in after) == 948

@@ -39,6 +39,10 @@ impairments = st.fixed_dictionaries({
 options = st.fixed_dictionaries({
     "timestamps": st.booleans(), "sack": st.booleans(), "window_scaling": st.booleans(),
     "congestion_control": st.sampled_from(["reno", "newreno", "cubic"]),
+    # loss detection (RACK, RACK without the 3-SACKed shortcut, RFC 6675), F-RTO, probes,
+    # receive-buffer autotuning: every recovery path must deliver the same bytes
+    "recovery": st.sampled_from([1, 1, 5, 0]), "frto": st.sampled_from([2, 0]),
+    "early_retrans": st.sampled_from([3, 0]), "moderate_rcvbuf": st.booleans(),
 })
 chunk_patterns = st.lists(st.sampled_from([1, 7, 100, 536, 1448, 1460, 4096, 65536]), min_size=1, max_size=4)
 sizes = st.one_of(st.sampled_from([0, 1, 1448, 65537, 150_000, 300_000]), st.integers(0, 300_000))

@@ -87,12 +87,13 @@ class EngineMachine(RuleBasedStateMachine):
                 mss=st.sampled_from([None, 88, 536, 1000, 1460, 9000]), rcvbuf=st.sampled_from([None, 4096, 20000]),
                 congestion=st.sampled_from(["reno", "newreno", "cubic"]), nodelay=st.booleans(),
                 keepalive=st.booleans(), time_wait=st.sampled_from([60 * S, 2 * S]),
-                complete=st.sampled_from([True, True, True, False]))
+                complete=st.sampled_from([True, True, True, False]), recovery=st.sampled_from([1, 1, 5, 0]),
+                frto=st.sampled_from([2, 0]))
     def start(self, active: bool, iss: int, peer_iss: int, ts: bool, sack: bool, ws: int | None,
               mss: int | None, rcvbuf: int | None, congestion: str, nodelay: bool, keepalive: bool,
-              time_wait: int, complete: bool) -> None:
+              time_wait: int, complete: bool, recovery: int, frto: int) -> None:
         self.settings = TCPSettings(time_wait=time_wait, keepalive_time=30 * S, keepalive_intvl=5 * S,
-                                    retries2=6, syn_retries=3)
+                                    retries2=6, syn_retries=3, recovery=recovery, frto=frto)
         self.peer_iss = peer_iss
         self.peer_opts = syn_options(mss, sack, (self.peer_ts, 0) if ts else None, ws)
         kwargs = {"settings": self.settings, "iss": iss, "now": 0, "rcvbuf": rcvbuf, "sndbuf": 20000,

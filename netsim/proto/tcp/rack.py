@@ -9,12 +9,15 @@ Linux's choices (net/ipv4/tcp_recovery.c, tcp_input.c), which netsim follows:
 
 - the reordering window is 0 in recovery, or once ``reordering`` (3) segments are SACKed, until
   reordering has been seen (``tcp_rack_reo_wnd``); otherwise min_rtt / 4 per step, at most SRTT;
-- a step is added for a D-SACK of a retransmission, at most once a round trip, and kept for 16
+- a step is added for a D-SACK of a retransmission once reordering has been seen (never for the
+  tail loss probe's own, ``tcp_dsack_seen``), at most once a round trip, and kept for 16
   recoveries (``tcp_rack_update_reo_wnd``);
 - a segment still inside its window arms the reordering timer: the wait plus 2 ms
   (TCP_TIMEOUT_MIN_US), rounded up to whole jiffies (1 ms, HZ = 1000), never later than the RTO;
-- reordering is seen when a segment sent once fills a hole below the highest SACK
-  (``tcp_check_sack_reordering``), which also raises ``reordering`` to the distance, at most
+- reordering is seen when a segment sent once fills a hole below the highest SACK, when a
+  resent segment already SACKed is D-SACKed, or when the timestamp shows an original resent in
+  vain arrived (``tcp_check_sack_reordering``, from ``tcp_sacktag_one``, ``tcp_clean_rtx_queue``
+  and ``tcp_try_undo_partial``), which also raises ``reordering`` to the distance, at most
   ``tcp_max_reordering`` (300).
 
 "Sent after" is decided by the order of transmission, which the connection numbers: RFC 8985

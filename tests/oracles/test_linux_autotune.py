@@ -35,7 +35,6 @@ import pytest
 from netsim.observe.capture import Capture
 from netsim.proto.tcp.autotune import win_from_space
 from netsim.proto.tcp.settings import TCPSettings
-from netsim.sim.network import Network
 from netsim.sim.tcp_apps import bulk_send
 from tests.oracles import linux_netns
 from tests.oracles.tshark import tshark_fields
@@ -49,15 +48,9 @@ Windows = list[tuple[int, int]]
 
 
 def _netsim_capture(path: Path, *, rcvbuf: int = 0, moderate_rcvbuf: bool = True) -> None:
-    client_ip, server_ip, prefix = linux_netns.ADDRESSES[4]
-    net = Network(1)
-    settings = TCPSettings(moderate_rcvbuf=moderate_rcvbuf)
-    client, server = net.add_host("client", tcp=settings), net.add_host("server", tcp=settings)
-    client.add_interface("eth0")
-    client.add_address("eth0", f"{client_ip}/{prefix}")
-    server.add_interface("eth0")
-    server.add_address("eth0", f"{server_ip}/{prefix}")
-    net.connect(client["eth0"], server["eth0"], rate="10Gbps", delay="20us")
+    server_ip = linux_netns.ADDRESSES[4][1]
+    settings = {"tcp": TCPSettings(moderate_rcvbuf=moderate_rcvbuf)}
+    net, client, server = linux_netns.netsim_pair(4, settings, settings)
     capture = Capture([server["eth0"]], "tcp", path=str(path))
     got = []
 

@@ -36,7 +36,6 @@ import attrs
 import pytest
 
 from netsim.observe.capture import Capture
-from netsim.sim.network import Network
 from tests.oracles import linux_loss, linux_netns
 
 pytestmark = pytest.mark.tshark
@@ -85,13 +84,8 @@ def _netsim(pcap: Path, scenario: Scenario) -> Run:
     matters is that it is far below every timer), Linux's default settings, the client's send
     buffer large enough for the whole write (Linux charges whole segments to it, netsim bytes:
     a 64 KiB buffer would leave a short segment mid-stream and move the segment boundaries)."""
-    client_ip, server_ip, prefix = linux_netns.ADDRESSES[4]
-    net = Network(1)
-    client, server = net.add_host("client"), net.add_host("server")
-    for host, address in ((client, client_ip), (server, server_ip)):
-        host.add_interface("eth0")
-        host.add_address("eth0", f"{address}/{prefix}")
-    net.connect(client["eth0"], server["eth0"], rate="10Gbps", delay="20us")
+    server_ip = linux_netns.ADDRESSES[4][1]
+    net, client, server = linux_netns.netsim_pair()
     channel = client["eth0"].channel
     assert channel is not None
     to_drop = {linux_loss.marker(segment): times for segment, times in scenario.drops.items()}

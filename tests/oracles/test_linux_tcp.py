@@ -17,7 +17,6 @@ import pytest
 
 from netsim.observe.capture import Capture
 from netsim.proto.tcp.settings import TCPSettings
-from netsim.sim.network import Network
 from netsim.sim.tcp_apps import tcp_client, tcp_echo_server
 from tests.oracles import linux_netns
 from tests.oracles.tshark import tshark_fields
@@ -30,14 +29,8 @@ Rows = list[dict[str, str]]
 
 
 def _netsim_capture(path: Path, syncookies: int = 1, version: int = 4) -> None:
-    client_ip, server_ip, prefix = linux_netns.ADDRESSES[version]
-    net = Network(1)
-    client, server = net.add_host("client"), net.add_host("server", tcp=TCPSettings(syncookies=syncookies))
-    client.add_interface("eth0")
-    client.add_address("eth0", f"{client_ip}/{prefix}")
-    server.add_interface("eth0")
-    server.add_address("eth0", f"{server_ip}/{prefix}")
-    net.connect(client["eth0"], server["eth0"], rate="10Gbps", delay="20us")
+    server_ip = linux_netns.ADDRESSES[version][1]
+    net, client, server = linux_netns.netsim_pair(version, server={"tcp": TCPSettings(syncookies=syncookies)})
     capture = Capture([client["eth0"]], "tcp", path=str(path))
     net.process(tcp_echo_server(server, 9000, framed=True, connections=1, address="::" if version == 6 else "0.0.0.0"))
     result = net.process(tcp_client(client, (server_ip, 9000), size=65536, framed=True))

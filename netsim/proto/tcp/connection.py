@@ -63,7 +63,7 @@ from netsim.proto.tcp.autotune import (
 from netsim.proto.tcp.buffers import ReceiveBuffer, SendBuffer
 from netsim.proto.tcp.congestion import INFINITE_SSTHRESH, CongestionControl, make_congestion_control
 from netsim.proto.tcp.rack import LOSS_DETECTION, RECOVERY_THRESH, Rack, reo_timeout
-from netsim.proto.tcp.rtt import RttEstimator
+from netsim.proto.tcp.rtt import RttEstimator, whole_jiffies
 from netsim.proto.tcp.seq import seq_add, seq_gt, seq_le, seq_lt, seq_sub
 from netsim.proto.tcp.settings import MS, TCPSettings
 from netsim.proto.tcp.states import S, TCPState, legal
@@ -938,7 +938,7 @@ class TCPConnection:
             return
         srtt = self.rtt.srtt
         if srtt:
-            timeout = -(-(2 * srtt + (settings.rto_min if len(rtx) == 1 else 2 * MS)) // MS) * MS
+            timeout = whole_jiffies(2 * srtt + (settings.rto_min if len(rtx) == 1 else 2 * MS))
         else:
             timeout = settings.rto_initial
         if 0 < rto_delta < timeout:

@@ -34,7 +34,8 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Protocol
 
-MS = 1_000_000
+from netsim.proto.tcp.rtt import MS, whole_jiffies
+
 TIMEOUT_MIN = 2 * MS  # TCP_TIMEOUT_MIN_US
 RECOVERY_THRESH = 16  # TCP_RACK_RECOVERY_THRESH: recoveries a widened window is kept for
 MAX_REORDERING = 300  # tcp_max_reordering
@@ -165,5 +166,5 @@ def reo_timeout(wait: int, rto: int) -> int:
     """The reordering timer's delay for a wait of ``wait`` ns: the wait plus TCP_TIMEOUT_MIN_US
     (2 ms) in whole jiffies (1 ms, rounded up), at most the RTO (tcp_rack_mark_lost's
     usecs_to_jiffies(timeout + TCP_TIMEOUT_MIN_US), inet_csk_reset_xmit_timer)."""
-    delay = -(-(wait + TIMEOUT_MIN) // MS) * MS
+    delay = whole_jiffies(wait + TIMEOUT_MIN)
     return delay if delay < rto else rto

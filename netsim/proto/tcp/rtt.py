@@ -24,6 +24,12 @@ NO_RTT = 1 << 62  # min_rtt before any sample (Linux's ~0U)
 MIN_RTT_WINDOW = 300 * S  # tcp_min_rtt_wlen
 
 
+def whole_jiffies(ns: int) -> int:
+    """``ns`` rounded up to whole jiffies of 1 ms (Linux's usecs_to_jiffies at HZ = 1000, the
+    granularity of its TCP timers)."""
+    return -(-ns // MS) * MS
+
+
 @attrs.define
 class RttEstimator:
     min_rto: int = 200 * MS  # Linux TCP_RTO_MIN

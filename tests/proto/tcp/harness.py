@@ -217,3 +217,18 @@ def delay_first(pair: Pair, una: int, indexes: set[int], extra: int, mss: int = 
 
     pair._transmit = transmit  # type: ignore[method-assign]
     return indexes
+
+
+def drop_first(pair: Pair, una: int, drops: dict[int, int], mss: int = 1448) -> None:
+    """Drop the first ``drops[i]`` transmissions of A's segment i (counted in ``mss`` from
+    ``una``)."""
+    seen: dict[int, int] = {}
+
+    def drop(side: int, seg: TCPSegment) -> bool:
+        if side != 0 or not seg.payload:
+            return False
+        index = ((seg.seq - una) & 0xFFFFFFFF) // mss
+        seen[index] = seen.get(index, 0) + 1
+        return seen[index] <= drops.get(index, 0)
+
+    pair.wire.drop_if = drop

@@ -15,9 +15,7 @@ import pytest
 from netsim.proto.tcp.connection import CA_LOSS, CA_OPEN, CA_RECOVERY, TCPConnection
 from netsim.proto.tcp.rack import Rack, reo_timeout
 from netsim.proto.tcp.settings import MS, TCPSettings
-from netsim.wire.checksum import pseudo_header_sum
-from netsim.wire.tcp import TCPSegment
-from tests.proto.tcp.harness import A_IP, B_IP, App, Pair, Wire, delay_first
+from tests.proto.tcp.harness import App, Pair, Wire, delay_first, drop_first
 from tests.proto.tcp.test_connection import established_pair
 
 MSS = 1448
@@ -31,20 +29,6 @@ def _start(settings: TCPSettings | None = None) -> tuple[Pair, TCPConnection, in
     return pair, a, pair.now, a.snd_una
 
 
-def _dropper(pair: Pair, una: int, drops: dict[int, int]) -> None:
-    """Drop the first ``drops[i]`` transmissions of segment i (counted from ``una``) from A."""
-    seen: dict[int, int] = {}
-
-    def drop(side: int, seg: TCPSegment) -> bool:
-        if side != 0 or not seg.payload:
-            return False
-        index = ((seg.seq - una) & 0xFFFFFFFF) // MSS
-        seen[index] = seen.get(index, 0) + 1
-        return seen[index] <= drops.get(index, 0)
-
-    pair.wire.drop_if = drop
-
-
 def _sent(pair: Pair, since: int, una: int) -> list[tuple[int, int]]:
     """(ms since ``since``, segment index) of every data segment A sent."""
     return [((t - since) // MS, ((seg.seq - una) & 0xFFFFFFFF) // MSS)
@@ -53,7 +37,7 @@ def _sent(pair: Pair, since: int, una: int) -> list[tuple[int, int]]:
 
 def test_a_tail_loss_is_repaired_a_round_trip_after_the_probe_not_by_the_rto() -> None:
     pair, a, t0, una = _start()
-    _dropper(pair, una, {i: 1 for i in range(5, 10)})  # the last five of ten
+    drop_first(pair, una, {i: 1 for i in range(5, 10)})  # the last five of ten
     a.send(bytes(10 * MSS), t0)
     pair.flush()
     pair.run(t0 + 400 * MS)
@@ -69,7 +53,7 @@ def test_a_tail_loss_is_repaired_a_round_trip_after_the_probe_not_by_the_rto() -
 
 def test_without_rack_the_same_tail_loss_waits_for_the_rto() -> None:
     pair, a, t0, una = _start(TCPSettings(recovery=0))
-    _dropper(pair, una, {i: 1 for i in range(5, 10)})
+    drop_first(pair, una, {i: 1 for i in range(5, 10)})
     a.send(bytes(10 * MSS), t0)
     pair.flush()
     pair.run(t0 + 600 * MS)
@@ -78,7 +62,7 @@ def test_without_rack_the_same_tail_loss_waits_for_the_rto() -> None:
 
 def test_a_lost_retransmission_is_found_without_the_rto() -> None:
     pair, a, t0, una = _start()
-    _dropper(pair, una, {3: 2})  # the original and the first retransmission
+    drop_first(pair, una, {3: 2})  # the original and the first retransmission
     a.send(bytes(60 * MSS), t0)
     pair.flush()
     pair.run(t0 + 2000 * MS)
@@ -92,7 +76,7 @@ def test_a_lost_retransmission_is_found_without_the_rto() -> None:
 
 def test_without_rack_a_lost_retransmission_waits_for_the_rto() -> None:
     pair, a, t0, una = _start(TCPSettings(recovery=0))
-    _dropper(pair, una, {3: 2})
+    drop_first(pair, una, {3: 2})
     a.send(bytes(60 * MSS), t0)
     pair.flush()
     pair.run(t0 + 2000 * MS)
@@ -103,7 +87,7 @@ def test_a_hole_with_one_segment_sacked_above_it_is_lost_by_time() -> None:
     """RFC 6675's IsLost needs three segments SACKed above a hole; RACK only needs one sent
     later and delivered, in recovery: holes 2 and 10 of 12 are both repaired without the RTO."""
     pair, a, t0, una = _start()
-    _dropper(pair, una, {2: 1, 10: 1})
+    drop_first(pair, una, {2: 1, 10: 1})
     a.send(bytes(12 * MSS), t0)
     pair.flush()
     pair.run(t0 + 600 * MS)
@@ -114,7 +98,7 @@ def test_a_hole_with_one_segment_sacked_above_it_is_lost_by_time() -> None:
     assert a.rto_expiries == [] and a.snd_una == a.snd_nxt
 
     pair, a, t0, una = _start(TCPSettings(recovery=0))
-    _dropper(pair, una, {2: 1, 10: 1})
+    drop_first(pair, una, {2: 1, 10: 1})
     a.send(bytes(12 * MSS), t0)
     pair.flush()
     pair.run(t0 + 600 * MS)
@@ -124,7 +108,7 @@ def test_a_hole_with_one_segment_sacked_above_it_is_lost_by_time() -> None:
 
 def test_fewer_than_three_sacked_wait_a_reordering_window_on_the_timer() -> None:
     pair, a, t0, una = _start()
-    _dropper(pair, una, {0: 1})  # the first of three
+    drop_first(pair, una, {0: 1})  # the first of three
     a.send(bytes(3 * MSS), t0)
     pair.flush()
     pair.run(t0 + 10 * MS)
@@ -190,7 +174,7 @@ def test_a_dsack_of_a_retransmission_adds_a_step_for_sixteen_recoveries() -> Non
 
 def test_an_rto_spares_segments_sent_within_racks_rtt() -> None:
     pair, a, t0, una = _start()
-    _dropper(pair, una, {i: 1 for i in range(10)})  # the whole flight; then the probe too
+    drop_first(pair, una, {i: 1 for i in range(10)})  # the whole flight; then the probe too
     pair.wire.drop_if = lambda side, seg: side == 0  # nothing from A arrives
     a.send(bytes(10 * MSS), t0)
     pair.flush()
@@ -219,7 +203,7 @@ def test_a_retransmission_lost_again_after_the_timeout_turns_loss_into_recovery(
     pair, a, t0, una = _start()
     drops = {i: 1 for i in range(11)}  # the first flight (IW10) and the probe (new segment 10)
     drops[1] = 2  # segment 1's retransmission after the RTO is lost again
-    _dropper(pair, una, drops)
+    drop_first(pair, una, drops)
     a.send(bytes(30 * MSS), t0)
     pair.flush()
     pair.run(t0 + 255 * MS)
@@ -247,23 +231,9 @@ def test_the_dsack_of_a_probe_does_not_widen_the_reordering_window() -> None:
 def test_a_dsack_of_a_resent_segment_already_sacked_is_reordering() -> None:
     """tcp_sacktag_one: the original of a resent and SACKed segment arrived after all."""
     pair, a, t0, una = _start()
-    seen: dict[int, int] = {}
-
-    def drop(side: int, seg: TCPSegment) -> bool:
-        if side != 0 or not seg.payload:
-            return False
-        index = ((seg.seq - una) & 0xFFFFFFFF) // MSS
-        seen[index] = seen.get(index, 0) + 1
-        if index == 2 and seen[index] <= 2:
-            return True  # 2 and its first retransmission are lost
-        if index == 3 and seen[index] == 1:
-            # the original 3 arrives at 20 ms: after its retransmission, before the hole at 2 is filled
-            data = seg._encode(pseudo_header_sum(A_IP, B_IP, 6, 0))
-            pair.at(pair.now + 20 * MS, lambda: pair._arrive(1, data))
-            return True
-        return False
-
-    pair.wire.drop_if = drop
+    drop_first(pair, una, {2: 2})  # 2 and its first retransmission are lost
+    # the original 3 arrives at 20 ms: after its retransmission, before the hole at 2 is filled
+    delay_first(pair, una, {3}, 15 * MS)
     a.send(bytes(10 * MSS), t0)
     pair.flush()
     pair.run(t0 + 500 * MS)

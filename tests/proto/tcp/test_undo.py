@@ -9,7 +9,7 @@ from __future__ import annotations
 from netsim.proto.tcp.connection import CA_LOSS, CA_OPEN, TCPConnection
 from netsim.proto.tcp.settings import MS, TCPSettings
 from netsim.wire.tcp import TCPSegment
-from tests.proto.tcp.harness import App, Pair, Wire, delay_first
+from tests.proto.tcp.harness import App, Pair, Wire, delay_first, drop_first
 from tests.proto.tcp.test_connection import established_pair
 
 MSS = 1448
@@ -78,15 +78,7 @@ def test_without_timestamps_the_dsack_of_the_needless_retransmission_undoes_it()
 
 def test_a_real_loss_is_not_undone() -> None:
     pair, a, t0, una = _start()
-    dropped: list[int] = []
-
-    def drop(side: int, seg: TCPSegment) -> bool:
-        if side == 0 and seg.payload and ((seg.seq - una) & 0xFFFFFFFF) // MSS == 3 and not dropped:
-            dropped.append(3)
-            return True
-        return False
-
-    pair.wire.drop_if = drop
+    drop_first(pair, una, {3: 1})
     a.send(bytes(8 * MSS), t0)
     pair.flush()
     pair.run(t0 + 400 * MS)

@@ -8,7 +8,7 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-from netsim import __version__
+from netsim import __version__, build_info
 from netsim.wire.pcap import PcapngWriter, PcapWriter
 from netsim.wire.samples import sample_frames
 
@@ -158,7 +158,7 @@ def build_parser() -> argparse.ArgumentParser:
         prog="netsim",
         description="A deterministic, in-memory simulator of the L2-L4 network stack.",
     )
-    parser.add_argument("--version", action="version", version=f"netsim {__version__}")
+    parser.add_argument("--version", action="version", version=f"netsim {__version__} ({build_info.describe()})")
     commands = parser.add_subparsers(dest="command", metavar="COMMAND")
     frames = commands.add_parser(
         "frames",

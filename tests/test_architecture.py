@@ -14,7 +14,7 @@ import pytest
 ROOT = Path(__file__).resolve().parent.parent / "netsim"
 RANK = {
     "errors": 0, "units": 0, "wire": 1, "proto": 2, "sim": 3, "observe": 4, "scenario": 4, "report": 4,
-    "experiments": 5, "cli": 6, "__main__": 7, "__init__": 0,
+    "experiments": 5, "cli": 6, "__main__": 7, "__init__": 0, "build_info": 0,
 }
 PURE = {"errors", "units", "wire", "proto"}
 WALL_CLOCK = {"time", "datetime"}

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from netsim import __version__
+from netsim import __version__, build_info
 from netsim.cli import main
 from netsim.wire import EthernetFrame
 from netsim.wire.pcap import read_pcap
@@ -18,7 +18,10 @@ from netsim.wire.samples import sample_frames
 
 def test_version_and_usage(capsys: object) -> None:
     result = subprocess.run([sys.executable, "-m", "netsim", "--version"], capture_output=True, text=True, check=True)
-    assert result.stdout.strip() == f"netsim {__version__}"
+    assert result.stdout.strip() == f"netsim {__version__} ({build_info.describe()})"
+    record = build_info.manifest()
+    expected = "pure Python" if record is None else f"{len(record['sources'])} modules compiled with mypyc"
+    assert build_info.describe().startswith(expected)
     result = subprocess.run([sys.executable, "-m", "netsim"], capture_output=True, text=True, check=False)
     assert result.returncode == 2 and "usage: netsim" in result.stderr
 

@@ -15,9 +15,10 @@ import attrs
 
 from netsim.observe.capture import Capture
 from netsim.scenario.model import AppSpec, GilbertElliottSpec, LinkSpec, Scenario
-from netsim.sim.link import GilbertElliott, Impairments, Link
+from netsim.sim.link import Link
 from netsim.sim.network import Network
 from netsim.sim.node import Node
+from netsim.sim.records import GilbertElliott, Impairments
 from netsim.units import parse_duration
 
 

@@ -37,8 +37,8 @@ from netsim.scenario.load import load_scenario
 from netsim.scenario.model import AppSpec, HostSettings, Scenario
 from netsim.scenario.results import jsonable
 from netsim.scenario.timeline import TimelineAction, app_names, find_link
-from netsim.sim.network import Network, RunResult
-from netsim.sim.trace import TraceRecord
+from netsim.sim.network import Network
+from netsim.sim.records import RunResult, TraceRecord
 from netsim.units import format_time, parse_duration
 
 #: how many slices of the time limit a run advances by (progress is reported after each)
@@ -216,9 +216,9 @@ class RunContext:
         fields = {field.name: field for field in attrs.fields(attrs.resolve_types(HostSettings))}
         structured = {key: CONVERTER.structure(value, fields[key].type)  # type: ignore[arg-type]
                       for key, value in changes.items()}
-        current: HostSettings = getattr(host, "_scenario_settings", base)
+        current = host.scenario_settings if isinstance(host.scenario_settings, HostSettings) else base
         settings = attrs.evolve(current, **structured)
-        host._scenario_settings = settings
+        host.scenario_settings = settings
         tcp = settings.tcp_settings()
         host.tcp.settings = tcp
         for listeners in host.tcp.listeners.values():

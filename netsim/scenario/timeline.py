@@ -225,7 +225,7 @@ class Impair(TimelineAction):
             yield "no_burst_loss", "give burst_loss or no_burst_loss, not both"
 
     def apply(self, run: RunContext) -> dict[str, Any]:
-        from netsim.sim.link import GilbertElliott
+        from netsim.sim.records import GilbertElliott
         from netsim.units import parse_duration
 
         link = run.link(self.link)

@@ -64,6 +64,7 @@ if TYPE_CHECKING:
     from netsim.sim.ipv6 import IPv6Stack
     from netsim.sim.network import Network
     from netsim.sim.tcp import TCPSocket
+    from netsim.wire.ipv6 import IPv6Packet
 
 BROADCAST = IPv4Address("255.255.255.255")
 ANY = IPv4Address("0.0.0.0")
@@ -93,7 +94,7 @@ class _LoopbackChannel:
         self.iface = iface
         self._timeout = iface.node.network.env.timeout
 
-    def send(self, data: bytes, _decoded: object = None) -> None:
+    def send(self, data: bytes, decoded: object = None) -> None:
         event = self._timeout(0, data)
         event.callbacks.append(lambda ev: self.iface.receive(ev.value))
 
@@ -141,12 +142,20 @@ class Host(Node):
         self.counters: dict[str, int] = {}
         self.groups: dict[str, set[IPv4Address]] = {}  # joined IPv4 multicast groups per interface
         self._timer_at: int | None = None
+        #: the scenario's settings last applied to this host by a sysctl action (netsim.scenario)
+        self.scenario_settings: object = None
         from netsim.sim.tcp import TCPLayer
 
         self.tcp = TCPLayer(self, tcp)
         self.ip6: IPv6Stack | None = None  # made by the first IPv6 address (see ipv6())
         lo = self.add_interface("lo", mac=MACAddress(_ZERO_MAC), mtu=65535)
-        lo.channel = _LoopbackChannel(lo)  # type: ignore[assignment]
+        lo.channel = _LoopbackChannel(lo)
+        self._init_node()
+
+    def _init_node(self) -> None:
+        """What a kind of host adds once the host's own state exists (a hook rather than an
+        ``__init__`` of its own: a mypyc build cannot pass ``**settings`` on through
+        ``super().__init__``)."""
         self.add_address("lo", "127.0.0.1/8")
 
     # --- configuration ------------------------------------------------------------------------
@@ -509,7 +518,8 @@ class Host(Node):
         except WireError as exc:
             iface.drop(f"{exc.layer}-{exc.reason}", len(payload))
 
-    def udp_input(self, packet: IPv4Packet, datagram: UDPDatagram, iface: Interface, broadcast: bool) -> None:
+    def udp_input(self, packet: IPv4Packet | IPv6Packet, datagram: UDPDatagram, iface: Interface,
+                  broadcast: bool) -> None:
         sock = self._udp_lookup(packet.dst, datagram.dst_port, packet.src, datagram.src_port)
         if sock is None:
             iface.drop("udp-no-socket", len(datagram.payload))

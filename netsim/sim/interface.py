@@ -2,31 +2,24 @@
 
 from __future__ import annotations
 
-from collections import Counter
 from collections.abc import Callable
 from ipaddress import IPv4Address, IPv4Interface, IPv6Address, IPv6Interface
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Protocol
 
-import attrs
-
+from netsim.sim.records import InterfaceCounters
 from netsim.wire.mac import MACAddress
 
 if TYPE_CHECKING:
-    from netsim.sim.link import Channel
     from netsim.sim.node import Node
+    from netsim.wire.tcp import TCPSegment
 
 Tap = Callable[[int, str, bytes], None]  # (now, "tx" | "rx", frame bytes)
 
 
-@attrs.define
-class InterfaceCounters:
-    """What ``ip -s link`` shows, plus drops by reason (``queue-full``, ``bad-checksum`` ...)."""
+class FrameSink(Protocol):
+    """Where an interface's frames go: one direction of a link, or the loopback."""
 
-    rx_frames: int = 0
-    rx_bytes: int = 0
-    tx_frames: int = 0
-    tx_bytes: int = 0
-    drops: Counter[str] = attrs.field(factory=Counter)
+    def send(self, data: bytes, decoded: TCPSegment | None = None) -> None: ...
 
 
 class Interface:
@@ -42,7 +35,7 @@ class Interface:
         self.mtu = mtu
         self.addresses: list[IPv4Interface | IPv6Interface] = []
         self.up = True
-        self.channel: Channel | None = None  # our transmit direction of the attached link
+        self.channel: FrameSink | None = None  # our transmit direction of the attached link
         self.counters = InterfaceCounters()
         self.taps: list[Tap] = []
         self.multicast_macs: set[bytes] = set()
@@ -68,7 +61,7 @@ class Interface:
     def ipv4(self) -> list[IPv4Interface]:
         return [a for a in self.addresses if isinstance(a, IPv4Interface)]
 
-    def transmit(self, data: bytes, decoded: object = None) -> None:
+    def transmit(self, data: bytes, decoded: TCPSegment | None = None) -> None:
         """Send a frame; ``decoded`` is the TCP segment its IPv4 datagram carries, as the sending
         host built it, for a host at the other end to use instead of decoding ``data`` again
         (ignored unless the same bytes arrive)."""
@@ -88,7 +81,7 @@ class Interface:
             tap(now, "tx", data)
         channel.send(data, decoded)
 
-    def receive(self, data: bytes, decoded: object = None) -> None:
+    def receive(self, data: bytes, decoded: TCPSegment | None = None) -> None:
         if not self.up:
             self.drop("admin-down", len(data))
             return
@@ -100,7 +93,7 @@ class Interface:
         for tap in self.taps:
             tap(now, "rx", data)
         if decoded is not None and self.takes_decoded:
-            self.node.on_frame(self, data, decoded)  # type: ignore[call-arg]
+            self.node.on_frame(self, data, decoded)
         else:
             self.node.on_frame(self, data)
 

@@ -410,7 +410,7 @@ class IPv6Stack:
                 # RFC 4443 §2.4 (e.3): no error about a packet that came as a link-layer multicast
                 # or broadcast (Linux: pkt_type != PACKET_HOST)
                 link_other = data[:6] != iface.mac.packed and iface.name != "lo"
-                self.host.udp_input(packet, datagram, iface, dst.is_multicast or link_other)  # type: ignore[arg-type]
+                self.host.udp_input(packet, datagram, iface, dst.is_multicast or link_other)
             else:
                 iface.drop("ipv6-protocol-not-served", len(payload))
         except WireError as exc:

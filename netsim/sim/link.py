@@ -20,6 +20,7 @@ import simpy
 from simpy.events import NORMAL
 
 from netsim.sim.interface import Interface
+from netsim.sim.records import Impairments, LinkCounters
 from netsim.units import parse_duration, parse_rate
 
 if TYPE_CHECKING:
@@ -33,43 +34,6 @@ _new_timeout = object.__new__
 def _probability(_inst: Any, attribute: Any, value: Any) -> None:
     if not isinstance(value, int | float) or isinstance(value, bool) or not 0.0 <= value <= 1.0:
         raise ValueError(f"{attribute.name} must be a probability in 0..1, got {value!r}")
-
-
-@attrs.frozen
-class GilbertElliott:
-    """Two-state burst loss (Gilbert 1960, Elliott 1963): ``p`` good->bad, ``r`` bad->good per frame;
-    a frame is lost with ``loss_bad`` in the bad state and ``loss_good`` in the good one."""
-
-    p: float = attrs.field(validator=_probability)
-    r: float = attrs.field(validator=_probability)
-    loss_bad: float = attrs.field(default=1.0, validator=_probability)
-    loss_good: float = attrs.field(default=0.0, validator=_probability)
-
-
-@attrs.frozen
-class Impairments:
-    loss: float = attrs.field(default=0.0, validator=_probability)
-    burst_loss: GilbertElliott | None = None
-    duplicate: float = attrs.field(default=0.0, validator=_probability)
-    reorder: float = attrs.field(default=0.0, validator=_probability)
-    reorder_delay: int = attrs.field(default=1_000_000, converter=parse_duration)
-    corrupt: float = attrs.field(default=0.0, validator=_probability)
-
-    @property
-    def any(self) -> bool:
-        return bool(self.loss or self.burst_loss or self.duplicate or self.reorder or self.corrupt)
-
-
-@attrs.define
-class LinkCounters:
-    sent: int = 0
-    delivered: int = 0
-    lost: int = 0
-    duplicated: int = 0
-    reordered: int = 0
-    corrupted: int = 0
-    queue_drops: int = 0
-    down_drops: int = 0
 
 
 class Channel:

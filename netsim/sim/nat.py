@@ -23,7 +23,7 @@ from __future__ import annotations
 
 import struct
 from ipaddress import IPv4Address, IPv4Network
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from netsim.proto.nat.behaviour import NatBehaviour
 from netsim.proto.nat.flow import ICMP, TCP, UDP, Direction, Drop, FlowTuple, PortForward, make_flow
@@ -36,7 +36,6 @@ from netsim.wire.ipv4 import IPv4Packet, _make_packet
 
 if TYPE_CHECKING:
     from netsim.sim.interface import Interface
-    from netsim.sim.network import Network
 
 _PORTS_AT = {TCP: 16, UDP: 6}  # the L4 checksum's offset
 
@@ -148,8 +147,7 @@ class NatRouter(Router):
 
     kind = "nat-router"
 
-    def __init__(self, network: Network, name: str, **settings: Any) -> None:
-        super().__init__(network, name, **settings)
+    def _init_node(self) -> None:
         self.nat: NatTable | None = None
         self.inside: frozenset[str] = frozenset()
         self.outside: str | None = None

@@ -13,12 +13,12 @@ import random
 from heapq import heappop
 from typing import TYPE_CHECKING, Any
 
-import attrs
 import simpy
 from simpy.core import StopSimulation
 from simpy.events import EventPriority
 
 from netsim.errors import NetsimError
+from netsim.sim.records import RunResult
 from netsim.sim.trace import Trace
 from netsim.units import format_duration, format_time, parse_duration
 
@@ -29,21 +29,6 @@ if TYPE_CHECKING:
 
 class TopologyError(NetsimError, ValueError):
     """A network that cannot be built as asked (a duplicate name, an interface linked twice ...)."""
-
-
-@attrs.frozen
-class RunResult:
-    """How a run ended: ``reason`` is ``"idle"`` (nothing left to do), ``"until"`` (the requested
-    time), ``"time-limit"`` or ``"event-limit"``; ``message`` says it in words."""
-
-    reason: str
-    now: int
-    events: int
-    message: str
-
-    @property
-    def hit_limit(self) -> bool:
-        return self.reason in ("time-limit", "event-limit")
 
 
 class Network:

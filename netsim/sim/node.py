@@ -10,6 +10,7 @@ from netsim.wire.mac import MACAddress
 
 if TYPE_CHECKING:
     from netsim.sim.network import Network
+    from netsim.wire.tcp import TCPSegment
 
 
 def default_mac(node: str, interface: str) -> MACAddress:
@@ -55,5 +56,7 @@ class Node:
     def __getitem__(self, name: str) -> Interface:
         return self.iface(name)
 
-    def on_frame(self, iface: Interface, data: bytes) -> None:  # pragma: no cover - abstract
+    def on_frame(self, iface: Interface, data: bytes, decoded: TCPSegment | None = None) -> None:  # pragma: no cover
+        """A frame from ``iface``; ``decoded``: what the sender decoded of it already, if anything
+        (see Interface.transmit; only hosts use it)."""
         raise NotImplementedError

@@ -19,6 +19,7 @@ from netsim.wire.mac import mac_from_packed
 
 if TYPE_CHECKING:
     from netsim.sim.network import Network
+    from netsim.wire.tcp import TCPSegment
 
 _TPID = b"\x81\x00"
 
@@ -49,7 +50,7 @@ class Switch(Node):
         iface.trunk_vlans = None if vlans is None else frozenset(vlans)
         iface.native_vlan = native
 
-    def on_frame(self, iface: Interface, data: bytes) -> None:
+    def on_frame(self, iface: Interface, data: bytes, decoded: TCPSegment | None = None) -> None:
         if len(data) < 14:
             iface.drop("malformed", len(data))
             return

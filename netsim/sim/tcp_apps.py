@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import errno
 from collections.abc import Generator
+from socket import SO_SNDBUF, SOL_SOCKET
 from typing import TYPE_CHECKING, Any, Literal
 
 import attrs
@@ -203,11 +204,16 @@ def _sink(conn: TCPSocket, stats: ServerStats) -> Process:
     conn.close()
 
 
-def bulk_send(host: Host, address: tuple[str, int], size: int, *, chunk: int = 1 << 16) -> Process:
+def bulk_send(host: Host, address: tuple[str, int], size: int, *, chunk: int = 1 << 16,
+              sndbuf: int | None = None) -> Process:
     """Connect and send ``size`` bytes in ``chunk``-sized writes, then close; returns a
-    :class:`ClientResult` (``finished_at`` is when the last byte was queued and close() called)."""
+    :class:`ClientResult` (``finished_at`` is when the last byte was queued and close() called).
+    ``sndbuf``: SO_SNDBUF set before connecting (the buffer locked, as an application that sets
+    it does); None leaves it to autotuning."""
     env = host.network.env
     sock = host.socket(_kind(address[0]))
+    if sndbuf is not None:
+        sock.setsockopt(SOL_SOCKET, SO_SNDBUF, sndbuf)
     block = pattern(chunk)
     sent = 0
     local = peer = None

@@ -13,32 +13,7 @@ import json
 from collections.abc import Callable, Iterator
 from typing import Any
 
-import attrs
-
-from netsim.units import format_time
-
-
-@attrs.frozen
-class TraceRecord:
-    """One event: when (ns), what (``tx``, ``rx``, ``drop``, ``syscall``, ``state`` ...), where
-    (``h1:eth0``, ``h1``), and its fields (for frames, ``data`` holds the bytes)."""
-
-    time: int
-    kind: str
-    where: str
-    fields: dict[str, Any]
-
-    def to_json(self) -> str:
-        fields = {key: (value.hex() if isinstance(value, bytes) else value) for key, value in self.fields.items()}
-        return json.dumps({"t": self.time, "kind": self.kind, "where": self.where, **fields}, sort_keys=True,
-                          default=str)
-
-    def __str__(self) -> str:
-        shown = " ".join(
-            f"{key}={value.hex() if isinstance(value, bytes) else value}"
-            for key, value in sorted(self.fields.items()) if key != "data"
-        )
-        return f"{format_time(self.time)} {self.where} {self.kind} {shown}".rstrip()
+from netsim.sim.records import TraceRecord
 
 
 class Trace:
@@ -81,13 +56,16 @@ class Trace:
 
         return record
 
-    def event(self, now: int, kind: str, where: str, /, **fields: Any) -> None:
+    def event(self, _now: int, _kind: str, _where: str, /, **fields: Any) -> None:
         """Any other observable event (socket call, state change, drop with a reason).
 
         Hashed as the ``repr`` of its sorted fields: values are ints, strings, bools, tuples
         and addresses, whose ``repr`` is the same in every process (JSON would cost ten times
         as much on a path taken for every socket call).
+        (The positional names start with "_": mypyc passes a keyword of the same name into
+        them despite the "/".)
         """
+        now, kind, where = _now, _kind, _where
         self._hash.update(b"%d\x00%s\x00%s\x00%s\n" % (now, kind.encode(), where.encode(),
                                                         repr(sorted(fields.items())).encode()))
         self.count += 1

@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 
 from netsim.observe.series import Sampler, connection_metric, state_count
-from netsim.sim.link import Impairments
+from netsim.sim.records import Impairments
 from netsim.sim.tcp_apps import ServerStats, bulk_sink
 from netsim.units import MS
 from tests.sim.topologies import two_hosts

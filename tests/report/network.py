@@ -6,8 +6,8 @@ from typing import Any
 
 from netsim.observe.capture import Capture
 from netsim.sim.apps import udp_echo_server
-from netsim.sim.link import Impairments
 from netsim.sim.network import Network
+from netsim.sim.records import Impairments
 from netsim.sim.tcp_apps import tcp_client, tcp_echo_server
 
 

@@ -12,7 +12,7 @@ import pytest
 from netsim.observe.ss import snapshot
 from netsim.report import group_connections, render_report
 from netsim.report.ladder import FIRST_PACKETS, LAST_PACKETS
-from netsim.sim.link import Impairments
+from netsim.sim.records import Impairments
 from netsim.wire.ethernet import EthernetFrame
 from netsim.wire.ipv4 import IPv4Packet
 from tests.report.helpers import arrows, canonical, frames_per_hop, ladders

@@ -9,8 +9,8 @@ from netsim.scenario import build_network, load_scenario, load_scenario_text
 from netsim.scenario.show import show
 from netsim.sim.apps import PingResult, ping
 from netsim.sim.host import Host, Router
-from netsim.sim.link import GilbertElliott, Impairments
 from netsim.sim.network import Network
+from netsim.sim.records import GilbertElliott, Impairments
 from netsim.sim.switch import Switch
 from netsim.wire.pcap import read_pcap
 

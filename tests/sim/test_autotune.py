@@ -28,16 +28,7 @@ def _long_fat_path(settings: TCPSettings | None = None, sndbuf: int | None = Non
     net.connect(a["eth0"], b["eth0"], rate="1Gbps", delay="25ms", queue_packets=4000)
     stats = ServerStats()
     net.process(bulk_sink(b, 5001, stats=stats))
-    if sndbuf is not None:
-        original = a.socket
-
-        def locked(*args: Any, **kw: Any) -> Any:
-            sock = original(*args, **kw)
-            sock.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, sndbuf)
-            return sock
-
-        a.socket = locked  # type: ignore[method-assign]
-    sender = net.process(bulk_send(a, ("10.0.0.2", 5001), SIZE))
+    sender = net.process(bulk_send(a, ("10.0.0.2", 5001), SIZE, sndbuf=sndbuf))
     seen = {"window": 0, "flight": 0, "rcvbuf": 0, "sndbuf": 0}
 
     def watch() -> Any:

@@ -5,12 +5,15 @@ from __future__ import annotations
 
 from typing import Any
 
-from netsim.sim.link import Impairments
+import pytest
+
+from netsim.sim.records import Impairments
 from netsim.sim.tcp_apps import ServerStats, bulk_send, bulk_sink
 from netsim.wire.fastpath import decode_ipv4_tcp_packet
 from tests.sim.topologies import two_hosts
 
 
+@pytest.mark.pure_python  # (it replaces Interface.receive on two interfaces)
 def test_the_decoded_segment_is_what_the_bytes_decode_to() -> None:
     net, h1, h2 = two_hosts(impairments=Impairments(loss=0.02, corrupt=0.05, duplicate=0.02, reorder=0.02))
     seen: list[tuple[bytes, Any]] = []

@@ -7,13 +7,13 @@ import subprocess
 import sys
 import textwrap
 
-from netsim.sim.link import Impairments
 from netsim.sim.network import Network
+from netsim.sim.records import Impairments
 
 SCRIPT = textwrap.dedent(
     """
     from netsim.sim.apps import ping, traceroute
-    from netsim.sim.link import Impairments
+    from netsim.sim.records import Impairments
     from tests.sim.topologies import two_routers
 
     def build(seed):

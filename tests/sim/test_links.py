@@ -6,8 +6,8 @@ import socket
 
 import pytest
 
-from netsim.sim.link import GilbertElliott, Impairments
 from netsim.sim.network import Network
+from netsim.sim.records import GilbertElliott, Impairments
 from netsim.units import MS, US, tx_time
 from tests.sim.topologies import two_hosts
 

@@ -9,8 +9,8 @@ from __future__ import annotations
 from typing import Any
 
 from netsim.proto.tcp.settings import TCPSettings
-from netsim.sim.link import Impairments
 from netsim.sim.network import Network
+from netsim.sim.records import Impairments
 from netsim.sim.tcp_apps import ServerStats, bulk_sink
 
 SIZE = 2_000_000

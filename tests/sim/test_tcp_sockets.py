@@ -142,7 +142,7 @@ def test_settimeout_bounds_connect_which_goes_on_in_the_background() -> None:
 
 
 def test_an_unresolvable_neighbour_fails_connect_with_ehostunreach() -> None:
-    from netsim.sim.link import Impairments
+    from netsim.sim.records import Impairments
 
     net, h1, _h2 = two_hosts()
     net.links[0].set_impairments(Impairments(loss=1.0))
@@ -513,7 +513,7 @@ def test_tshark_finds_nothing_wrong_in_a_lossless_bulk_transfer(tmp_path: Path) 
 
 @pytest.mark.tshark
 def test_tshark_sees_in_a_lossy_transfer_only_what_the_losses_explain(tmp_path: Path) -> None:
-    from netsim.sim.link import Impairments
+    from netsim.sim.records import Impairments
 
     net, h1, h2 = two_hosts(rate="100Mbps", delay="2ms", impairments=Impairments(loss=0.01))
     pcap_sender = tmp_path / "sender.pcap"
@@ -545,7 +545,7 @@ def test_tshark_sees_in_a_lossy_transfer_only_what_the_losses_explain(tmp_path: 
 def test_tshark_reads_the_d_sacks_of_a_duplicating_link(tmp_path: Path) -> None:
     """RFC 2883 over a link that duplicates frames: tshark finds a D-SACK in exactly the ACKs
     whose first SACK block lies below their ACK number, and its edges are the duplicate's."""
-    from netsim.sim.link import Impairments
+    from netsim.sim.records import Impairments
     from netsim.wire.ethernet import EthernetFrame
     from netsim.wire.tcp import TCPSegment
     from netsim.wire.tcp_options import TCPOptionSACK

@@ -105,6 +105,9 @@ _DATA_IN_STATES = frozenset({S.ESTABLISHED, S.FIN_WAIT_1, S.FIN_WAIT_2})
 _FIN_IN_STATES = frozenset({S.SYN_RECEIVED, *_DATA_IN_STATES})  # where a FIN is taken (RFC 9293 §3.10.7.4)
 
 
+NO_TIMER: int | None = None  # an unarmed timer, typed as any timer (see _new_ack)
+
+
 class SentSegment:
     """One transmitted unit in the retransmission queue (stream offsets from the ISS)."""
 
@@ -1578,7 +1581,10 @@ class TCPConnection:
         # while cwnd is below twice the most segments out; an application-limited flow keeps it)
         grow = self.is_cwnd_limited or (cc.cwnd < cc.ssthresh and cc.cwnd < 2 * self.max_packets_out * self.mss)
         rack = self.sack_ok and self.rack.mode & LOSS_DETECTION
-        self.t_reo = None  # (the ACK sets the timer again below, unless RACK arms its own here)
+        # (the ACK sets the timer again below, unless RACK arms its own here; NO_TIMER, not None:
+        # mypy would take the attribute for None until the end of the method, through the calls
+        # that may set it, and a mypyc build checks that at run time)
+        self.t_reo = NO_TIMER
         if self.ca_state == CA_OPEN:
             if rack and (self._sacked_bytes or sacked_new) and self._rack_loss(now):
                 # RACK proved a loss (Linux's tcp_time_to_recover: lost_out): fast recovery

@@ -16,8 +16,6 @@ Integer nanoseconds throughout, so the arithmetic is exact and the same everywhe
 
 from __future__ import annotations
 
-import attrs
-
 MS = 1_000_000
 S = 1_000_000_000
 NO_RTT = 1 << 62  # min_rtt before any sample (Linux's ~0U)
@@ -30,20 +28,31 @@ def whole_jiffies(ns: int) -> int:
     return -(-ns // MS) * MS
 
 
-@attrs.define
 class RttEstimator:
-    min_rto: int = 200 * MS  # Linux TCP_RTO_MIN
-    max_rto: int = 120 * S  # Linux TCP_RTO_MAX
-    initial_rto: int = 1 * S  # RFC 6298 §2.1, Linux TCP_TIMEOUT_INIT
-    granularity: int = 1 * MS  # G: the clock granularity (Linux's jiffy at HZ=1000)
-    srtt: int | None = None
-    rttvar: int | None = None
-    backoff: int = 0
-    samples: int = 0
-    # the path's least RTT (Linux's tcp_min_rtt: a 300 s windowed minimum, tcp_min_rtt_wlen):
-    # here the least sample, replaced by a newer one once it is 300 s old
-    min_rtt: int = NO_RTT
-    min_rtt_at: int = 0
+    """SRTT, RTTVAR and the RTO of one connection, and the windowed least RTT (min_rtt).  (A
+    plain slotted class, not attrs: a mypyc build makes it a native class, read on every ACK.)"""
+
+    __slots__ = ("min_rto", "max_rto", "initial_rto", "granularity", "srtt", "rttvar", "backoff", "samples",
+                 "min_rtt", "min_rtt_at")
+
+    def __init__(self, min_rto: int = 200 * MS, max_rto: int = 120 * S, initial_rto: int = 1 * S,
+                 granularity: int = 1 * MS) -> None:
+        self.min_rto = min_rto  # Linux TCP_RTO_MIN
+        self.max_rto = max_rto  # Linux TCP_RTO_MAX
+        self.initial_rto = initial_rto  # RFC 6298 §2.1, Linux TCP_TIMEOUT_INIT
+        self.granularity = granularity  # G: the clock granularity (Linux's jiffy at HZ=1000)
+        self.srtt: int | None = None
+        self.rttvar: int | None = None
+        self.backoff = 0
+        self.samples = 0
+        # the path's least RTT (Linux's tcp_min_rtt: a 300 s windowed minimum, tcp_min_rtt_wlen):
+        # here the least sample, replaced by a newer one once it is 300 s old
+        self.min_rtt = NO_RTT
+        self.min_rtt_at = 0
+
+    def __repr__(self) -> str:
+        return (f"RttEstimator(srtt={self.srtt}, rttvar={self.rttvar}, rto={self.rto}, backoff={self.backoff}, "
+                f"samples={self.samples}, min_rtt={self.min_rtt})")
 
     @property
     def base_rto(self) -> int:

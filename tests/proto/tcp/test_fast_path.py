@@ -22,6 +22,8 @@ from netsim.proto.tcp.connection import TCPConnection
 from netsim.proto.tcp.settings import MS, S, TCPSettings
 from tests.proto.tcp.harness import App, Pair, Wire
 
+pytestmark = pytest.mark.pure_python  # (it replaces TCPConnection's own methods)
+
 _PLAIN = (int, float, str, bytes, bool, type(None), Enum)
 
 

@@ -158,7 +158,9 @@ def main() -> None:
     parser.add_argument("--size", default="100MB")
     parser.add_argument("--connections", type=int, default=1000)
     parser.add_argument("--idle", type=int, default=1000)
-    parser.add_argument("--profile", action="store_true", help="cProfile the single-connection run")
+    parser.add_argument("--profile", action="store_true",
+                        help="cProfile the single-connection run (compiled functions are invisible to it: "
+                             "profile the Python source, python3 hatch_build.py --clean)")
     args = parser.parse_args()
     size = parse_size(args.size)
     if args.profile:

@@ -89,19 +89,22 @@ def _netsim(pcap: Path, scenario: Scenario) -> Run:
     channel = client["eth0"].channel
     assert channel is not None
     to_drop = {linux_loss.marker(segment): times for segment, times in scenario.drops.items()}
-    send = channel.send
 
-    def lossy_send(frame: bytes, decoded: object = None) -> None:
-        """Drop the chosen transmissions, by the first word of the TCP payload (as the nft rule)."""
-        tcp = 14 + (frame[14] & 0xF) * 4
-        payload = tcp + (frame[tcp + 12] >> 4) * 4
-        word = int.from_bytes(frame[payload:payload + 4], "big") if len(frame) >= payload + 4 else -1
-        if frame[tcp + 2:tcp + 4] == b"\x23\x28" and to_drop.get(word):  # dport 9000
-            to_drop[word] -= 1
-            return
-        send(frame, decoded)
+    class LossySend:
+        """The interface's way onto the link, dropping the chosen transmissions by the first word of
+        the TCP payload (as the nft rule does); a wrapper, not a replaced method, so that it works
+        on the compiled build too."""
 
-    channel.send = lossy_send  # type: ignore[method-assign]
+        def send(self, frame: bytes, decoded: Any = None) -> None:
+            tcp = 14 + (frame[14] & 0xF) * 4
+            payload = tcp + (frame[tcp + 12] >> 4) * 4
+            word = int.from_bytes(frame[payload:payload + 4], "big") if len(frame) >= payload + 4 else -1
+            if frame[tcp + 2:tcp + 4] == b"\x23\x28" and to_drop.get(word):  # dport 9000
+                to_drop[word] -= 1
+                return
+            channel.send(frame, decoded)
+
+    client["eth0"].channel = LossySend()
     capture = Capture([client["eth0"]], "tcp", path=str(pcap))
     data = linux_loss.stream(scenario.segments * linux_loss.FULL)
     received: list[bytes] = []

@@ -16,11 +16,12 @@ import hashlib
 import socket as _socket
 from collections import deque
 from functools import partial
+from heapq import heappush
 from ipaddress import IPv4Address, IPv6Address, IPv6Network
 from typing import TYPE_CHECKING, Any
 
 import simpy
-from simpy.events import PENDING
+from simpy.events import NORMAL, PENDING
 
 from netsim.proto.ports import ConnectPortSelector, choose_ephemeral_port
 from netsim.proto.tcp.autotune import offered_wscale, win_from_space
@@ -974,7 +975,9 @@ class TCPSocket:
                 self._recv_waiters.popleft()
                 self.host.syscall("recv", -1 if self.fd is None else self.fd, len(data))  # (self._trace)
                 event._ok, event._value = True, data  # event.succeed(data), known to be pending
-                self.env.schedule(event)
+                env = self.env
+                queue: list[Any] = env._queue  # (env.schedule(event) written out: a Python call less per read)
+                heappush(queue, (env._now, NORMAL, next(env._eid), event))
                 self._flush_output()
                 continue
             if conn.error:

@@ -150,13 +150,13 @@ class Host(Node):
         self.ip6: IPv6Stack | None = None  # made by the first IPv6 address (see ipv6())
         lo = self.add_interface("lo", mac=MACAddress(_ZERO_MAC), mtu=65535)
         lo.channel = _LoopbackChannel(lo)
+        self.add_address("lo", "127.0.0.1/8")
         self._init_node()
 
     def _init_node(self) -> None:
         """What a kind of host adds once the host's own state exists (a hook rather than an
         ``__init__`` of its own: a mypyc build cannot pass ``**settings`` on through
-        ``super().__init__``)."""
-        self.add_address("lo", "127.0.0.1/8")
+        ``super().__init__``); a plain host adds nothing."""
 
     # --- configuration ------------------------------------------------------------------------
 

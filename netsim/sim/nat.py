@@ -148,6 +148,7 @@ class NatRouter(Router):
     kind = "nat-router"
 
     def _init_node(self) -> None:
+        """No translation until enable_nat."""
         self.nat: NatTable | None = None
         self.inside: frozenset[str] = frozenset()
         self.outside: str | None = None

@@ -8,7 +8,7 @@ import contextlib
 import errno
 import re
 from collections.abc import Generator
-from ipaddress import IPv4Address
+from ipaddress import IPv4Address, IPv4Interface
 from pathlib import Path
 from typing import Any
 
@@ -808,3 +808,13 @@ def test_a_refused_packet_is_answered_by_the_router_s_stack_or_dropped_in_silenc
     assert lec.nat.nat.drops == {"filtered": 1}
     assert lec.nat.nat_counters == {"filtered": 1}
     assert lec.nat["eth1"].counters.drops.get("nat-filtered", 0) == (1 if outcome == "silence" else 0)
+
+
+def test_every_kind_of_node_has_its_loopback_address() -> None:
+    """A NAT router sets up its own state from a hook after the host's (see Host._init_node):
+    the host's part, 127.0.0.1/8 on lo included, must still be there."""
+    net = Network(0)
+    for node in (net.add_host("h"), net.add_router("r"), net.add_nat_router("n")):
+        assert IPv4Interface("127.0.0.1/8") in node.iface("lo").addresses, node.kind
+        assert node.route_to(IPv4Address("127.0.0.1")) is not None
+    assert net.add_nat_router("n2").nat is None

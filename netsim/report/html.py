@@ -359,7 +359,8 @@ def _counters_html(network: Any) -> str:
         out.append("<h3>Node counters</h3>")
         out.append(_table(["node", "counter", "value"], node_rows))
     link_rows = []
-    fields = ("sent", "delivered", "lost", "duplicated", "reordered", "corrupted", "queue_drops", "down_drops")
+    fields = ("sent", "delivered", "lost", "duplicated", "reordered", "corrupted", "queue_drops", "down_drops",
+              "filtered")
     for link in sorted(network.links, key=lambda link: link.name):
         for channel in (link.forward, link.backward):
             counters = channel.counters

@@ -32,6 +32,7 @@ from netsim.proto.ratelimit import ICMPRateLimiter
 from netsim.proto.routing import Route, RoutingTable
 from netsim.proto.tcp.settings import TCPSettings
 from netsim.sim.interface import Interface
+from netsim.sim.link import Channel
 from netsim.sim.node import Node
 from netsim.sim.sockets import (
     IP_PMTUDISC_DONT,
@@ -87,10 +88,11 @@ UNREACHABLE_ERRNO = {
 }
 
 
-class _LoopbackChannel:
-    """``lo``: what is sent comes back in on the same interface, at once (after the current event)."""
+class _LoopbackChannel(Channel):
+    """``lo``: what is sent comes back in on the same interface, at once (after the current event).
+    (A Channel, so that an interface's channel has one type; it has no link.)"""
 
-    def __init__(self, iface: Interface) -> None:
+    def __init__(self, iface: Interface) -> None:  # (no Channel.__init__: there is no link)
         self.iface = iface
         self._timeout = iface.node.network.env.timeout
 

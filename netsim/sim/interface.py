@@ -4,22 +4,17 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from ipaddress import IPv4Address, IPv4Interface, IPv6Address, IPv6Interface
-from typing import TYPE_CHECKING, Protocol
+from typing import TYPE_CHECKING
 
 from netsim.sim.records import InterfaceCounters
 from netsim.wire.mac import MACAddress
 
 if TYPE_CHECKING:
+    from netsim.sim.link import Channel
     from netsim.sim.node import Node
     from netsim.wire.tcp import TCPSegment
 
 Tap = Callable[[int, str, bytes], None]  # (now, "tx" | "rx", frame bytes)
-
-
-class FrameSink(Protocol):
-    """Where an interface's frames go: one direction of a link, or the loopback."""
-
-    def send(self, data: bytes, decoded: TCPSegment | None = None) -> None: ...
 
 
 class Interface:
@@ -35,7 +30,7 @@ class Interface:
         self.mtu = mtu
         self.addresses: list[IPv4Interface | IPv6Interface] = []
         self.up = True
-        self.channel: FrameSink | None = None  # our transmit direction of the attached link
+        self.channel: Channel | None = None  # our transmit direction of the attached link (or the loopback)
         self.counters = InterfaceCounters()
         self.taps: list[Tap] = []
         self.multicast_macs: set[bytes] = set()
@@ -51,8 +46,9 @@ class Interface:
         self.takes_decoded = bool(getattr(node, "takes_decoded", False))
         self._env = node.network.env
         # the trace's frame events of this interface, their labels encoded once (Trace.frame)
-        self._trace_tx = node.network.trace.frame_recorder("tx", self.full_name)
-        self._trace_rx = node.network.trace.frame_recorder("rx", self.full_name)
+        self._trace = node.network.trace
+        self._tx_label = self._trace.label("tx", self.full_name)
+        self._rx_label = self._trace.label("rx", self.full_name)
 
     def __repr__(self) -> str:
         return f"<Interface {self.full_name} {self.mac}>"
@@ -76,7 +72,7 @@ class Interface:
         counters.tx_frames += 1
         counters.tx_bytes += len(data)
         now = int(self._env._now)  # (Network.now, without its two calls)
-        self._trace_tx(now, data)
+        self._trace.record_frame(now, self._tx_label, "tx", self.full_name, data)
         for tap in self.taps:
             tap(now, "tx", data)
         channel.send(data, decoded)
@@ -89,7 +85,7 @@ class Interface:
         counters = self.counters
         counters.rx_frames += 1
         counters.rx_bytes += len(data)
-        self._trace_rx(now, data)
+        self._trace.record_frame(now, self._rx_label, "rx", self.full_name, data)
         for tap in self.taps:
             tap(now, "rx", data)
         if decoded is not None and self.takes_decoded:

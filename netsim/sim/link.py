@@ -67,8 +67,15 @@ class Channel:
         self._bad_state = False
         self._transmitting: Any = None
         self._env = link.network.env
+        #: a filter on what enters this direction (an nftables drop rule on the sender's
+        #: egress): frames for which it returns True are dropped, counted and traced
+        self.drop_if: Callable[[bytes], bool] | None = None
 
     def send(self, data: bytes, decoded: object = None) -> None:
+        if self.drop_if is not None and self.drop_if(data):
+            self.counters.filtered += 1
+            self.src.drop("link-filter", len(data))
+            return
         link = self.link
         if not link.up:
             self.counters.down_drops += 1

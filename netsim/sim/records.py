@@ -62,6 +62,7 @@ class LinkCounters:
     corrupted: int = 0
     queue_drops: int = 0
     down_drops: int = 0
+    filtered: int = 0  # dropped by the direction's drop_if rule
 
 
 @attrs.frozen

@@ -576,7 +576,7 @@ class TCPSocket:
         """Hand the engine's segments to IP (DF set: TCP does its own PMTUD, RFC 1191)."""
         assert self.local_ip is not None and self.remote is not None
         src, dst = self.local_ip, self.remote[0]
-        send_ip = self.host.send_ip
+        host = self.host
         counters = self.layer.counters
         data = 0
         segments, conn.outbox = conn.outbox, []  # (conn.take_outbox())
@@ -584,7 +584,7 @@ class TCPSocket:
         for seg in segments:
             if seg.payload:
                 data += 1
-            code = send_ip(src, dst, 6, seg, df=True)
+            code = host.send_ip(src, dst, 6, seg, df=True)
             if code:
                 self.layer.count(f"output-{errno.errorcode.get(code, code)}")
                 resync |= code == errno.EMSGSIZE

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from typing import Any
 
 from netsim.sim.records import TraceRecord
@@ -38,23 +38,22 @@ class Trace:
         if self.keep:
             self.records.append(TraceRecord(now, kind, where, {"data": data, **fields}))
 
-    def frame_recorder(self, kind: str, where: str) -> Callable[[int, bytes], None]:
-        """``frame(now, kind, where, data)`` with no other fields, as a function of ``(now,
-        data)`` made once per interface and direction: the same bytes go to the hash (the
-        label encoded here instead of looked up per frame), and the same record is kept."""
+    def label(self, kind: str, where: str) -> bytes:
+        """The encoded ``"\\0kind\\0where\\0"`` of a frame event, for :meth:`record_frame`."""
         label = self._labels.get((kind, where))
         if label is None:
             label = self._labels[kind, where] = b"\x00%s\x00%s\x00" % (kind.encode(), where.encode())
+        return label
+
+    def record_frame(self, now: int, label: bytes, kind: str, where: str, data: bytes) -> None:
+        """``frame(now, kind, where, data)`` with no other fields, its ``label`` encoded once by
+        the caller (an interface, per direction): the same bytes hashed, the same record kept."""
         update = self._hash.update
-
-        def record(now: int, data: bytes, /) -> None:
-            update(b"%d%s\x00%d\x00" % (now, label, len(data)))  # (no fields: no JSON)
-            update(data)
-            self.count += 1
-            if self.keep:
-                self.records.append(TraceRecord(now, kind, where, {"data": data}))
-
-        return record
+        update(b"%d%s\x00%d\x00" % (now, label, len(data)))  # (no fields: no JSON)
+        update(data)
+        self.count += 1
+        if self.keep:
+            self.records.append(TraceRecord(now, kind, where, {"data": data}))
 
     def event(self, _now: int, _kind: str, _where: str, /, **fields: Any) -> None:
         """Any other observable event (socket call, state change, drop with a reason).

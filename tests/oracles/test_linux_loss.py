@@ -90,21 +90,18 @@ def _netsim(pcap: Path, scenario: Scenario) -> Run:
     assert channel is not None
     to_drop = {linux_loss.marker(segment): times for segment, times in scenario.drops.items()}
 
-    class LossySend:
-        """The interface's way onto the link, dropping the chosen transmissions by the first word of
-        the TCP payload (as the nft rule does); a wrapper, not a replaced method, so that it works
-        on the compiled build too."""
 
-        def send(self, frame: bytes, decoded: Any = None) -> None:
-            tcp = 14 + (frame[14] & 0xF) * 4
-            payload = tcp + (frame[tcp + 12] >> 4) * 4
-            word = int.from_bytes(frame[payload:payload + 4], "big") if len(frame) >= payload + 4 else -1
-            if frame[tcp + 2:tcp + 4] == b"\x23\x28" and to_drop.get(word):  # dport 9000
-                to_drop[word] -= 1
-                return
-            channel.send(frame, decoded)
+    def drop(frame: bytes) -> bool:
+        """The chosen transmissions, by the first word of the TCP payload (as the nft rule)."""
+        tcp = 14 + (frame[14] & 0xF) * 4
+        payload = tcp + (frame[tcp + 12] >> 4) * 4
+        word = int.from_bytes(frame[payload:payload + 4], "big") if len(frame) >= payload + 4 else -1
+        if frame[tcp + 2:tcp + 4] == b"\x23\x28" and to_drop.get(word):  # dport 9000
+            to_drop[word] -= 1
+            return True
+        return False
 
-    client["eth0"].channel = LossySend()
+    channel.drop_if = drop
     capture = Capture([client["eth0"]], "tcp", path=str(pcap))
     data = linux_loss.stream(scenario.segments * linux_loss.FULL)
     received: list[bytes] = []

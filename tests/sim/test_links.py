@@ -133,3 +133,34 @@ def test_link_down_loses_queued_and_in_flight_frames_then_recovers() -> None:
 def test_impairments_validate_probabilities() -> None:
     with pytest.raises(ValueError, match="loss"):
         Impairments(loss=1.5)
+
+
+def test_a_drop_rule_drops_what_it_matches_and_says_so() -> None:
+    """Channel.drop_if: an egress filter (an nft drop rule): the matched frames never reach the
+    wire, each is counted (``filtered``) and traced as a drop with its reason; the rest pass."""
+    net, h1, h2 = two_hosts()
+    channel = h1["eth0"].channel
+    assert channel is not None
+    channel.drop_if = lambda frame: frame[-1] == 1  # the odd datagrams, by their last byte
+    server = _blast_marked(net, h1, h2, 10)
+    net.run()
+    received = [int.from_bytes(data[:4], "big") for data in _drain(server)]
+    assert received == [0, 2, 4, 6, 8]
+    assert channel.counters.filtered == 5 and channel.counters.sent == 5
+    assert h1["eth0"].counters.drops["link-filter"] == 5
+    assert len([r for r in net.trace.select("drop") if r.fields["reason"] == "link-filter"]) == 5
+
+
+def _blast_marked(net: Network, h1, h2, count: int):  # type: ignore[no-untyped-def]
+    """``count`` datagrams numbered 0.., each ending in its number's parity."""
+    server = h2.socket("udp")
+    server.bind(("0.0.0.0", 9000))
+    client = h1.socket("udp")
+    h1.neighbors["eth0"].fill(h2["eth0"].ipv4[0].ip, h2["eth0"].mac, 0)
+
+    def send():  # type: ignore[no-untyped-def]
+        for index in range(count):
+            yield client.sendto(index.to_bytes(4, "big") + bytes(60) + bytes([index % 2]), ("10.0.0.2", 9000))
+
+    net.process(send())
+    return server

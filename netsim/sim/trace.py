@@ -25,6 +25,7 @@ class Trace:
         self._hash = hashlib.sha256()
         self.count = 0
         self._labels: dict[tuple[str, str], bytes] = {}
+        self._syscall_labels: dict[tuple[str, str], bytes] = {}
 
     def frame(self, now: int, kind: str, where: str, data: bytes, /, **fields: Any) -> None:
         """A frame event: hashed as its bytes, not as text, because it happens millions of times."""
@@ -75,8 +76,11 @@ class Trace:
         """``event(now, "syscall", where, call=call, fd=fd, result=result)``: the same bytes
         hashed and the same record kept, the sorted fields' ``repr`` written out (the keys sort
         as call, fd, result) instead of built from a dict for every socket call."""
-        fields = f"[('call', {call!r}), ('fd', {fd!r}), ('result', {result!r})]"
-        self._hash.update(b"%d\x00syscall\x00%s\x00%s\n" % (now, where.encode(), fields.encode()))
+        prefix = self._syscall_labels.get((where, call))
+        if prefix is None:  # "\0syscall\0where\0[('call', 'recv'), ('fd', ", encoded once per place and call
+            prefix = self._syscall_labels[where, call] = b"\x00syscall\x00%s\x00[('call', %s), ('fd', " % (
+                where.encode(), repr(call).encode())
+        self._hash.update(b"%d%s%s), ('result', %s)]\n" % (now, prefix, repr(fd).encode(), repr(result).encode()))
         self.count += 1
         if self.keep:
             self.records.append(TraceRecord(now, "syscall", where, {"call": call, "fd": fd, "result": result}))

@@ -40,7 +40,8 @@ class SendBuffer:
 
     def peek(self, offset: int, size: int) -> bytes:
         """``size`` bytes from ``offset`` bytes after SND.UNA (fewer at the end)."""
-        return bytes(self._data[offset : offset + size])
+        with memoryview(self._data) as view:  # (one copy: a bytearray slice would be a second)
+            return bytes(view[offset : offset + size])
 
     def acknowledge(self, count: int) -> None:
         """Drop ``count`` acknowledged bytes from the front."""

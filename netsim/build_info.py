@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import sys
 import warnings
 from importlib.machinery import EXTENSION_SUFFIXES
 from pathlib import Path
@@ -49,13 +48,6 @@ def stale_sources(root: Path = _ROOT) -> list[str]:
         if current != digest or not extension:
             stale.append(path)
     return stale
-
-
-def compiled_modules() -> list[str]:
-    """The netsim modules imported so far that run as extensions."""
-    return sorted(name for name, module in list(sys.modules.items())
-                  if name.startswith("netsim.") and str(getattr(module, "__file__", "") or "").endswith(
-                      tuple(EXTENSION_SUFFIXES)))
 
 
 def describe() -> str:

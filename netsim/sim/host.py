@@ -46,7 +46,7 @@ from netsim.sim.sockets import (
 from netsim.wire._fields import _PAIR_CACHE as _ADDRESS_PAIRS
 from netsim.wire._fields import fast_ipv4, ipv4_pair_from_packed
 from netsim.wire.arp import ARPPacket
-from netsim.wire.fastpath import decode_ipv4_tcp_packet, encode_options, encode_tcp_datagram
+from netsim.wire.fastpath import decode_ipv4_tcp_packet, encode_tcp_datagram
 from netsim.wire.icmpv4 import (
     ICMPv4DestUnreachable,
     ICMPv4Echo,
@@ -58,6 +58,7 @@ from netsim.wire.icmpv6 import ICMPv6DestUnreachable, ICMPv6UnreachableCode
 from netsim.wire.ipv4 import IPv4Packet, _make_packet
 from netsim.wire.mac import MACAddress
 from netsim.wire.tcp import TCPSegment
+from netsim.wire.tcp_options import options_to_bytes
 from netsim.wire.udp import UDPDatagram
 
 if TYPE_CHECKING:
@@ -69,7 +70,6 @@ if TYPE_CHECKING:
 BROADCAST = IPv4Address("255.255.255.255")
 ANY = IPv4Address("0.0.0.0")
 _ZERO_MAC = bytes(6)
-_UNCACHED = object()
 _BROADCAST_MAC = b"\xff" * 6
 _ETHERTYPE_IPV4 = b"\x08\x00"
 _ETHERTYPE_ARP = b"\x08\x06"
@@ -367,9 +367,7 @@ class Host(Node):
         main table."""
         if dst in self.local or (self.ip6 is not None and dst in self.ip6.local):
             return Route(prefix=ip_network((dst, dst.max_prefixlen)), interface="lo", source=dst, kind="local")
-        routes = self.routes
-        cached: Any = routes._cache.get(dst, _UNCACHED)  # (lookup's own cache read first: a call less per packet)
-        return routes.lookup(dst) if cached is _UNCACHED else cached
+        return self.routes.lookup(dst)
 
     def source_address_for(self, dst: IPv4Address) -> IPv4Address | None:
         """RFC 1122 §3.3.4.3 / Linux: the route's preferred source, else the outgoing
@@ -738,7 +736,7 @@ class Host(Node):
         if route.kind == "blackhole":
             return errno.EINVAL
         out = self.interfaces[route.interface]
-        tcp_options = encode_options(segment.options)
+        tcp_options = options_to_bytes(segment.options) if segment.options else b""
         size = 40 + len(tcp_options) + len(segment.payload)
         now = int(self.network.env._now)
         mtu = out.mtu

@@ -13,13 +13,12 @@ from __future__ import annotations
 
 from collections import deque
 from collections.abc import Callable
-from heapq import heappush
 from typing import TYPE_CHECKING, Any
 
 import attrs
-from simpy.events import NORMAL
 
 from netsim.sim.interface import Interface
+from netsim.sim.network import schedule
 from netsim.sim.records import Impairments, LinkCounters
 from netsim.units import parse_duration, parse_rate
 
@@ -103,10 +102,8 @@ class Channel:
     def _wake(self, delay: int, value: object, callback: Any) -> Wake:
         """Call ``callback`` after ``delay``: a :class:`Wake` in SimPy's queue, with the next id
         from the environment's counter, as ``env.timeout(delay, value)`` would take."""
-        env = self._env
         event = Wake(callback, value)
-        queue: list[Any] = env._queue  # (SimPy types its queue as holding its own events only)
-        heappush(queue, (env._now + delay, NORMAL, next(env._eid), event))
+        schedule(self._env, event, delay)
         return event
 
     def _sent(self, event: Any) -> None:

@@ -10,12 +10,12 @@ from __future__ import annotations
 
 import hashlib
 import random
-from heapq import heappop
+from heapq import heappop, heappush
 from typing import TYPE_CHECKING, Any
 
 import simpy
 from simpy.core import StopSimulation
-from simpy.events import EventPriority
+from simpy.events import NORMAL, EventPriority
 
 from netsim.errors import NetsimError
 from netsim.sim.records import RunResult
@@ -25,6 +25,14 @@ from netsim.units import format_duration, format_time, parse_duration
 if TYPE_CHECKING:
     from netsim.sim.link import Link
     from netsim.sim.node import Node
+
+
+def schedule(env: simpy.Environment, event: Any, delay: int = 0) -> None:
+    """``env.schedule(event, NORMAL, delay)`` written out: the same place in the queue (the next
+    id from the environment's counter) without a Python call, for the events every frame and
+    every read schedule; ``event`` needs only what the event loop reads (see link.Wake)."""
+    queue: list[Any] = env._queue  # (SimPy types its queue as holding its own events only)
+    heappush(queue, (env._now + delay, NORMAL, next(env._eid), event))
 
 
 class TopologyError(NetsimError, ValueError):

@@ -16,12 +16,11 @@ import hashlib
 import socket as _socket
 from collections import deque
 from functools import partial
-from heapq import heappush
 from ipaddress import IPv4Address, IPv6Address, IPv6Network
 from typing import TYPE_CHECKING, Any
 
 import simpy
-from simpy.events import NORMAL, PENDING
+from simpy.events import PENDING
 
 from netsim.proto.ports import ConnectPortSelector, choose_ephemeral_port
 from netsim.proto.tcp.autotune import offered_wscale, win_from_space
@@ -41,6 +40,7 @@ from netsim.proto.tcp.cookies import SynCookies, decode_timestamp_options, encod
 from netsim.proto.tcp.listen import ListenQueue
 from netsim.proto.tcp.settings import TCPSettings
 from netsim.proto.tcp.states import S, TCPState
+from netsim.sim.network import schedule
 from netsim.sim.sockets import Address, _parse_address, error, parse_address6, socket_name
 from netsim.wire.tcp import TCPSegment, _make_segment
 from netsim.wire.tcp_options import (
@@ -975,9 +975,7 @@ class TCPSocket:
                 self._recv_waiters.popleft()
                 self.host.syscall("recv", -1 if self.fd is None else self.fd, len(data))  # (self._trace)
                 event._ok, event._value = True, data  # event.succeed(data), known to be pending
-                env = self.env
-                queue: list[Any] = env._queue  # (env.schedule(event) written out: a Python call less per read)
-                heappush(queue, (env._now, NORMAL, next(env._eid), event))
+                schedule(self.env, event)
                 self._flush_output()
                 continue
             if conn.error:

@@ -29,9 +29,7 @@ class Trace:
 
     def frame(self, now: int, kind: str, where: str, data: bytes, /, **fields: Any) -> None:
         """A frame event: hashed as its bytes, not as text, because it happens millions of times."""
-        label = self._labels.get((kind, where))
-        if label is None:  # "\0kind\0where\0", encoded once per interface and direction
-            label = self._labels[kind, where] = b"\x00%s\x00%s\x00" % (kind.encode(), where.encode())
+        label = self.label(kind, where)
         extra = json.dumps(fields, sort_keys=True, default=str).encode() if fields else b""
         self._hash.update(b"%d%s%s\x00%d\x00" % (now, label, extra, len(data)))
         self._hash.update(data)

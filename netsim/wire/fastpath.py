@@ -21,7 +21,7 @@ from netsim.wire.ipv4 import IPv4Packet, _make_packet
 from netsim.wire.mac import _PAIR_CACHE as _MAC_PAIRS
 from netsim.wire.mac import mac_pair_from_packed
 from netsim.wire.tcp import TCPSegment, _make_segment
-from netsim.wire.tcp_options import TCPOption, TCPOptionNOP, TCPOptionTimestamps, options_to_bytes, parse_options
+from netsim.wire.tcp_options import options_to_bytes, parse_options
 
 if TYPE_CHECKING:
     from netsim.wire.ethernet import EthernetFrame
@@ -89,7 +89,7 @@ def encode_ipv4_tcp(frame: EthernetFrame) -> bytes | None:
     segment = packet.payload
     if type(segment) is not TCPSegment or packet.options or packet.checksum is not None or segment.checksum is not None:
         return None
-    options = encode_options(segment.options)
+    options = options_to_bytes(segment.options) if segment.options else b""
     if 40 + len(options) + len(segment.payload) > 0xFFFF:
         return None
     # ``_ip`` is the int ``ipaddress`` keeps; ``int()`` goes through a Python-level __int__
@@ -97,19 +97,6 @@ def encode_ipv4_tcp(frame: EthernetFrame) -> bytes | None:
                                    packet.flags, segment, options, (packet.dscp << 2) | packet.ecn,
                                    packet.fragment_offset)
     return b"".join((frame.dst.packed, frame.src.packed, b"\x08\x00", datagram))
-
-
-_NOP_NOP_TIMESTAMPS = struct.Struct("!4sII")
-
-
-def encode_options(options: tuple[TCPOption, ...]) -> bytes:
-    """``options_to_bytes``, with NOP NOP TS (nearly every segment of a connection with
-    timestamps) packed in one call."""
-    if len(options) == 3:
-        first, second, third = options
-        if type(third) is TCPOptionTimestamps and type(first) is TCPOptionNOP and type(second) is TCPOptionNOP:
-            return _NOP_NOP_TIMESTAMPS.pack(b"\x01\x01\x08\x0a", third.tsval, third.tsecr)
-    return options_to_bytes(options) if options else b""
 
 
 def encode_tcp_datagram(src: int, dst: int, ttl: int, identification: int, flags: int, segment: TCPSegment,

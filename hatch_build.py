@@ -52,6 +52,7 @@ COMPILED = (
     "netsim/sim/switch.py",
     "netsim/sim/tcp.py",
     "netsim/sim/trace.py",
+    "netsim/wire/checksum.py",
     "netsim/wire/fastpath.py",
 )
 GROUP = "netsim"  # mypyc's shared library: netsim__mypyc, a top-level module beside the package

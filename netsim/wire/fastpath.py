@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING
 
 from netsim.wire._fields import _PAIR_CACHE as _ADDRESS_PAIRS
 from netsim.wire._fields import ipv4_pair_from_packed
+from netsim.wire.checksum import sum16, sum16_from
 from netsim.wire.ipv4 import IPv4Packet, _make_packet
 from netsim.wire.mac import _PAIR_CACHE as _MAC_PAIRS
 from netsim.wire.mac import mac_pair_from_packed
@@ -65,13 +66,8 @@ def decode_ipv4_tcp_packet(data: bytes) -> IPv4Packet | None:
     ip_sum = 0x4500 + tos + total + ident + frag + (ttl << 8) + 6 + address_sum
     if ~((ip_sum % 0xFFFF) or 0xFFFF) & 0xFFFF != ip_checksum:
         return None
-    # the segment's sum read straight from the frame, in four even slices (see checksum.sum16)
     length = size - 34
-    quarter = (length >> 2) & ~1
-    a, b, c = 34 + quarter, 34 + 2 * quarter, 34 + 3 * quarter
-    residue = (_from_bytes(data[34:a], "little") + _from_bytes(data[a:b], "little")
-               + _from_bytes(data[b:c], "little") + _from_bytes(data[c:], "little")) % 0xFFFF
-    residue = ((residue & 0xFF) << 8) | (residue >> 8)
+    residue = sum16_from(data, 34)  # the segment's words, read in place
     if ~(((residue + address_sum + 6 + length - tcp_checksum) % 0xFFFF) or 0xFFFF) & 0xFFFF != tcp_checksum:
         return None
     options = parse_options(data[54 : 34 + tcp_header]) if tcp_header > 20 else ()
@@ -121,14 +117,8 @@ def encode_tcp_datagram(src: int, dst: int, ttl: int, identification: int, flags
         + offset_flags + window + urgent + (_from_bytes(options, "big") if options else 0)
         + addresses + 6 + length
     )
-    size = len(payload)
-    if size:
-        quarter = (size >> 2) & ~1  # checksum.sum16, inlined
-        residue = (_from_bytes(payload[:quarter], "little")
-                   + _from_bytes(payload[quarter : 2 * quarter], "little")
-                   + _from_bytes(payload[2 * quarter : 3 * quarter], "little")
-                   + _from_bytes(payload[3 * quarter :], "little")) % 0xFFFF
-        tcp_sum += ((residue & 0xFF) << 8) | (residue >> 8)
+    if payload:
+        tcp_sum += sum16(payload)
     header = _DATAGRAM.pack(0x45, tos, total, identification, fragment, ttl, 6, ~((ip_sum % 0xFFFF) or 0xFFFF) & 0xFFFF,
                             src, dst, src_port, dst_port, seq, ack, offset_flags, window,
                             ~((tcp_sum % 0xFFFF) or 0xFFFF) & 0xFFFF, urgent)

@@ -819,8 +819,9 @@ class TCPConnection:
             self._retransmit_lost(now)
         cc = self.cc
         mss = self.mss
-        data = self.sndbuf._data
-        buf_off = self._buf_off
+        sndbuf = self.sndbuf
+        data = sndbuf._data
+        buf_off = self._buf_off - sndbuf._head  # (the stream offset of data[0])
         buf_end = buf_off + len(data)
         # the terms of the pipe (RFC 6675) other than SND.NXT, which this loop does not change
         not_in_pipe = self._una + self._sacked_bytes + self._lost_bytes - self._retrans_bytes
@@ -1146,7 +1147,7 @@ class TCPConnection:
             self._data_arrival(seq, payload, now, flags & PSH)
         if self._fin_seq is not None and self._fin_seq == rcvbuf.rcv_nxt:
             self._fin_arrival(now)  # a FIN that came ahead of its data is next now
-        if self.state in _SENDING_STATES and (self.sndbuf._data or self._lost_bytes or self.fin_queued):
+        if self.state in _SENDING_STATES and (len(self.sndbuf) or self._lost_bytes or self.fin_queued):
             self._push(now)
         if self._sndbuf_nospace:
             self._check_space()
@@ -1284,7 +1285,7 @@ class TCPConnection:
             self._fin_arrival(now)
         elif flags & FIN and state in (S.CLOSE_WAIT, S.CLOSING, S.LAST_ACK):
             self._send_ack(now)  # a retransmitted FIN: ACK it again
-        if self.state in _SENDING_STATES and (self.sndbuf._data or self._lost_bytes or self.fin_queued):
+        if self.state in _SENDING_STATES and (len(self.sndbuf) or self._lost_bytes or self.fin_queued):
             self._push(now)
         if self._sndbuf_nospace:
             self._check_space()

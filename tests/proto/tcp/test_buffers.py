@@ -22,6 +22,35 @@ def test_send_buffer_write_peek_acknowledge() -> None:
         buffer.acknowledge(6)
 
 
+_SEND_OPS = st.one_of(
+    st.tuples(st.just("write"), st.integers(0, 9000)),
+    st.tuples(st.just("ack"), st.integers(0, 9000)),
+)
+
+
+@given(st.integers(1, 20_000), st.lists(_SEND_OPS, max_size=40), st.integers(0, 30_000), st.integers(0, 3000))
+def test_send_buffer_is_the_unacknowledged_stream(capacity: int, ops: list[tuple[str, int]], at: int,
+                                                  size: int) -> None:
+    # past the head's compaction threshold (4096 acknowledged bytes) and through it: what the
+    # buffer holds, frees and peeks is always the written stream less its acknowledged front
+    buffer, model, written = SendBuffer(capacity), b"", 0
+    for op, amount in ops:
+        if op == "write":
+            chunk = bytes((written + i) % 251 for i in range(amount))
+            taken = buffer.write(memoryview(chunk))
+            assert taken == min(amount, capacity - len(model))
+            model += chunk[:taken]
+            written += taken
+        else:
+            count = min(amount, len(model))
+            buffer.acknowledge(count)
+            model = model[count:]
+        assert len(buffer) == len(model) and buffer.free == capacity - len(model)
+        assert buffer.peek(at % (len(model) + 1), size) == model[at % (len(model) + 1) :][:size]
+    with pytest.raises(ValueError, match="acknowledge"):
+        buffer.acknowledge(len(model) + 1)
+
+
 @st.composite
 def segmented(draw: st.DrawFn) -> tuple[int, bytes, list[tuple[int, bytes]]]:
     isn = draw(st.integers(0, 2**32 - 1))

@@ -54,6 +54,8 @@ COMPILED = (
     "netsim/sim/trace.py",
     "netsim/wire/checksum.py",
     "netsim/wire/fastpath.py",
+    "netsim/wire/tcp.py",
+    "netsim/wire/tcp_options.py",
 )
 GROUP = "netsim"  # mypyc's shared library: netsim__mypyc, a top-level module beside the package
 MANIFEST = "netsim/_compiled.json"

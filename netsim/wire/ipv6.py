@@ -500,7 +500,7 @@ def _decode(data: bytes | memoryview, verify: bool, decode: bool) -> IPv6Packet:
         # address itself modulo 0xFFFF), the upper-layer length and the next header
         pseudo = int(source) % 0xFFFF + int(final) % 0xFFFF + nh + len(body)
         if nh == 6:
-            payload = decode_tcp(body, pseudo, verify)  # type: ignore[arg-type]
+            payload = decode_tcp(body, pseudo, verify)
         elif nh == 17:
             payload = decode_udp(body, pseudo, verify, True)  # type: ignore[arg-type]
         else:

@@ -25,14 +25,18 @@ from __future__ import annotations
 import enum
 import struct
 from ipaddress import IPv4Address, IPv6Address
-from typing import Any, ClassVar
-
-import attrs
+from typing import Any, ClassVar, Final, final
 
 from netsim.errors import ChecksumError, TruncatedError, WireError
-from netsim.wire._fields import is_bytes, optional_u16, trusted_constructor, u3, u16, u32
 from netsim.wire.checksum import pseudo_header_sum, sum16
-from netsim.wire.tcp_options import OPTION_TYPES, TCPOption, options_to_bytes, parse_options
+from netsim.wire.tcp_options import (
+    OPTION_TYPES,
+    TCPOption,
+    check_bytes,
+    check_uint,
+    options_to_bytes,
+    parse_options,
+)
 
 _HEADER = struct.Struct("!HHIIHHHH")
 IPAddress = IPv4Address | IPv6Address
@@ -61,12 +65,7 @@ def flags_text(flags: int) -> str:
     return "".join(letter for bit, letter in _FLAG_LETTERS if flags & bit) or "none"
 
 
-def _check_flags(_inst: Any, attribute: Any, value: Any) -> None:
-    if not isinstance(value, int) or isinstance(value, bool) or not 0 <= value <= 0x1FF:
-        raise ValueError(f"flags must be TCPFlags or an int in 0..511, got {value!r}")
-
-
-def _check_options(_inst: Any, _attribute: Any, value: Any) -> None:
+def _check_options(value: object) -> None:
     if type(value) is not tuple:
         raise ValueError(f"options must be a tuple, got {value!r}")
     if not value:
@@ -79,21 +78,83 @@ def _check_options(_inst: Any, _attribute: Any, value: Any) -> None:
         raise ValueError(f"options take {length} bytes; they must take a multiple of 4, at most 40 (see pad_options)")
 
 
-@attrs.frozen
-class TCPSegment:
-    src_port: int = attrs.field(validator=u16)
-    dst_port: int = attrs.field(validator=u16)
-    seq: int = attrs.field(default=0, validator=u32)
-    ack: int = attrs.field(default=0, validator=u32)
-    flags: int = attrs.field(default=0, validator=_check_flags)
-    window: int = attrs.field(default=0, validator=u16)
-    urgent: int = attrs.field(default=0, validator=u16)
-    options: tuple[TCPOption, ...] = attrs.field(default=(), validator=_check_options)
-    payload: bytes = attrs.field(default=b"", validator=is_bytes)
-    checksum: int | None = attrs.field(default=None, validator=optional_u16)
-    reserved: int = attrs.field(default=0, validator=u3)
+_FIELDS = ("src_port", "dst_port", "seq", "ack", "flags", "window", "urgent", "options", "payload", "checksum",
+           "reserved")
 
+
+@final
+class TCPSegment:
+    """One segment.  A value: compared, hashed and printed by its fields, which are Final (the
+    compiled build refuses to assign them; use :meth:`evolve`).  Hand-written rather than an
+    attrs class so that the compiled build makes it native: the engine reads its fields as C
+    struct members, and builds one without a Python call.  ``_trusted``: the caller's fields
+    are in range by construction (the engine's, a parser's), so nothing is checked."""
+
+    __slots__ = _FIELDS
+    __match_args__: ClassVar[tuple[str, ...]] = _FIELDS
     MIN_HEADER_LEN: ClassVar[int] = 20
+
+    def __init__(self, src_port: Any, dst_port: Any, seq: Any = 0, ack: Any = 0, flags: Any = 0, window: Any = 0,
+                 urgent: Any = 0, options: Any = (), payload: Any = b"", checksum: Any = None, reserved: Any = 0,
+                 _trusted: bool = False) -> None:
+        if not _trusted:
+            check_uint("src_port", src_port, 0xFFFF)
+            check_uint("dst_port", dst_port, 0xFFFF)
+            check_uint("seq", seq, 0xFFFFFFFF)
+            check_uint("ack", ack, 0xFFFFFFFF)
+            if not isinstance(flags, int) or isinstance(flags, bool) or not 0 <= flags <= 0x1FF:
+                raise ValueError(f"flags must be TCPFlags or an int in 0..511, got {flags!r}")
+            check_uint("window", window, 0xFFFF)
+            check_uint("urgent", urgent, 0xFFFF)
+            _check_options(options)
+            check_bytes("payload", payload)
+            if checksum is not None and (type(checksum) is not int or not 0 <= checksum <= 0xFFFF):
+                raise ValueError(f"checksum must be None or an int in 0..65535, got {checksum!r}")
+            check_uint("reserved", reserved, 7)
+        self.src_port: Final[int] = src_port
+        self.dst_port: Final[int] = dst_port
+        self.seq: Final[int] = seq
+        self.ack: Final[int] = ack
+        self.flags: Final[int] = flags
+        self.window: Final[int] = window
+        self.urgent: Final[int] = urgent
+        self.options: Final[tuple[TCPOption, ...]] = options
+        self.payload: Final[bytes] = payload
+        self.checksum: Final[int | None] = checksum
+        self.reserved: Final[int] = reserved
+
+    def _values(self) -> tuple[Any, ...]:
+        return (self.src_port, self.dst_port, self.seq, self.ack, self.flags, self.window, self.urgent,
+                self.options, self.payload, self.checksum, self.reserved)
+
+    def __eq__(self, other: object) -> bool:
+        if type(other) is not TCPSegment:
+            return NotImplemented
+        return self._values() == other._values()
+
+    def __ne__(self, other: object) -> bool:
+        if type(other) is not TCPSegment:
+            return NotImplemented
+        return self._values() != other._values()
+
+    def __hash__(self) -> int:
+        return hash(self._values())
+
+    def __repr__(self) -> str:
+        fields = ", ".join(f"{name}={value!r}" for name, value in zip(_FIELDS, self._values(), strict=True))
+        return f"TCPSegment({fields})"
+
+    def __reduce__(self) -> tuple[Any, tuple[Any, ...]]:
+        return TCPSegment, self._values()
+
+    def evolve(self, **changes: Any) -> TCPSegment:
+        """A copy with ``changes`` (field name to value), validated as a new segment is."""
+        values = dict(zip(_FIELDS, self._values(), strict=True))
+        for name in changes:
+            if name not in values:
+                raise TypeError(f"TCPSegment has no field {name!r}")
+        values.update(changes)
+        return TCPSegment(**values)
 
     @property
     def header_len(self) -> int:
@@ -107,7 +168,7 @@ class TCPSegment:
     @classmethod
     def parse(
         cls,
-        data: bytes,
+        data: bytes | memoryview,
         *,
         src: IPAddress | None = None,
         dst: IPAddress | None = None,
@@ -154,11 +215,17 @@ class TCPSegment:
         )
         return b"".join((header, options, payload))
 
-_make_segment = trusted_constructor(TCPSegment)
+
+def _make_segment(src_port: int, dst_port: int, seq: int, ack: int, flags: int, window: int, urgent: int,
+                  options: tuple[TCPOption, ...], payload: bytes, checksum: int | None, reserved: int) -> TCPSegment:
+    """A segment whose fields are in range by construction (a parser's, the engine's)."""
+    return TCPSegment(src_port, dst_port, seq, ack, flags, window, urgent, options, payload, checksum, reserved, True)
 
 
-def _decode(data: bytes, pseudo: int | None, verify: bool) -> TCPSegment:
-    """Decode with the pseudo-header's unreduced sum already known (``None``: no addresses)."""
+def _decode(view: bytes | memoryview, pseudo: int | None, verify: bool) -> TCPSegment:
+    """Decode with the pseudo-header's unreduced sum already known (``None``: no addresses).
+    (A memoryview, as the IPv6 decoder passes, is copied once: the payload is a copy anyway.)"""
+    data = view if type(view) is bytes else bytes(view)
     size = len(data)
     if size < 20:
         raise TruncatedError("tcp", "header", f"needs 20 bytes, only {size} available")
@@ -180,5 +247,5 @@ def _decode(data: bytes, pseudo: int | None, verify: bool) -> TCPSegment:
     options = parse_options(data[20:hlen]) if hlen > 20 else ()
     return _make_segment(
         sport, dport, seq, ack, off_flags & 0x1FF, window, urgent, options,
-        bytes(data[hlen:]), stored, (off_flags >> 9) & 7,
+        data[hlen:], stored, (off_flags >> 9) & 7,
     )

@@ -9,63 +9,146 @@ round-trips byte for byte.
 from __future__ import annotations
 
 import struct
-from typing import Any
-
-import attrs
+from typing import Any, ClassVar, Final, final
 
 from netsim.errors import WireError
-from netsim.wire._fields import is_bytes, u8, u16, u32
 
 _KNOWN_KINDS = frozenset({0, 1, 2, 3, 4, 5, 8})
 
 
-@attrs.frozen
-class TCPOptionEOL:
+def check_uint(name: str, value: object, top: int) -> None:
+    """The range check of an unsigned field (bool is not an int here; IntEnum members are)."""
+    if type(value) is not int or value < 0 or value > top:
+        if isinstance(value, int) and not isinstance(value, bool) and 0 <= value <= top:
+            return
+        raise ValueError(f"{name} must be an int in 0..{top}, got {value!r}")
+
+
+def check_bytes(name: str, value: object) -> None:
+    if type(value) is not bytes:
+        raise ValueError(f"{name} must be bytes, got {value!r}")
+
+
+class _Option:
+    """What every option class shares: equality, hash and ``repr`` by value, over the fields
+    named in ``__match_args__`` (the value classes are hand-written rather than attrs classes so
+    that the compiled build makes them native: the engine reads their fields as C struct members).
+    The fields are Final: the compiled build refuses to assign them."""
+
+    __slots__ = ()
+    __match_args__: ClassVar[tuple[str, ...]] = ()
+
+    def _values(self) -> tuple[Any, ...]:
+        return ()
+
+    def to_bytes(self) -> bytes:
+        raise NotImplementedError
+
+    def __eq__(self, other: object) -> bool:
+        if type(other) is not type(self) or not isinstance(other, _Option):
+            return NotImplemented
+        return self._values() == other._values()
+
+    def __ne__(self, other: object) -> bool:
+        if type(other) is not type(self) or not isinstance(other, _Option):
+            return NotImplemented
+        return self._values() != other._values()
+
+    def __hash__(self) -> int:
+        return hash((type(self).__name__, self._values()))
+
+    def __repr__(self) -> str:
+        fields = ", ".join(f"{name}={value!r}" for name, value in zip(self.__match_args__, self._values(), strict=True))
+        return f"{type(self).__name__}({fields})"
+
+    def __reduce__(self) -> tuple[Any, tuple[Any, ...]]:
+        return type(self), self._values()
+
+    def evolve(self, **changes: Any) -> Any:
+        """A copy with ``changes`` (field name to value), validated as a new value is."""
+        values = dict(zip(self.__match_args__, self._values(), strict=True))
+        for name in changes:
+            if name not in values:
+                raise TypeError(f"{type(self).__name__} has no field {name!r}")
+        values.update(changes)
+        return type(self)(**values)
+
+
+@final
+class TCPOptionEOL(_Option):
     """Kind 0. Everything after it in the option area is ``padding`` (normally zeros)."""
 
-    padding: bytes = attrs.field(default=b"", validator=is_bytes)
+    __slots__ = ("padding",)
+    __match_args__ = ("padding",)
+
+    def __init__(self, padding: Any = b"") -> None:
+        check_bytes("padding", padding)
+        self.padding: Final[bytes] = padding
+
+    def _values(self) -> tuple[Any, ...]:
+        return (self.padding,)
 
     def to_bytes(self) -> bytes:
         return b"\x00" + self.padding
 
 
-@attrs.frozen
-class TCPOptionNOP:
+@final
+class TCPOptionNOP(_Option):
     """Kind 1, used to align the next option."""
+
+    __slots__ = ()
 
     def to_bytes(self) -> bytes:
         return b"\x01"
 
 
-@attrs.frozen
-class TCPOptionMSS:
+@final
+class TCPOptionMSS(_Option):
     """Kind 2: the largest segment the sender is willing to receive (SYN only)."""
 
-    mss: int = attrs.field(validator=u16)
+    __slots__ = ("mss",)
+    __match_args__ = ("mss",)
+
+    def __init__(self, mss: Any) -> None:
+        check_uint("mss", mss, 0xFFFF)
+        self.mss: Final[int] = mss
+
+    def _values(self) -> tuple[Any, ...]:
+        return (self.mss,)
 
     def to_bytes(self) -> bytes:
         return struct.pack("!BBH", 2, 4, self.mss)
 
 
-@attrs.frozen
-class TCPOptionWindowScale:
+@final
+class TCPOptionWindowScale(_Option):
     """Kind 3 (RFC 7323 §2): the shift count; values above 14 are on the wire but clamped by receivers."""
 
-    shift: int = attrs.field(validator=u8)
+    __slots__ = ("shift",)
+    __match_args__ = ("shift",)
+
+    def __init__(self, shift: Any) -> None:
+        check_uint("shift", shift, 0xFF)
+        self.shift: Final[int] = shift
+
+    def _values(self) -> tuple[Any, ...]:
+        return (self.shift,)
 
     def to_bytes(self) -> bytes:
         return bytes((3, 3, self.shift))
 
 
-@attrs.frozen
-class TCPOptionSACKPermitted:
+@final
+class TCPOptionSACKPermitted(_Option):
     """Kind 4 (RFC 2018 §2), on SYNs."""
+
+    __slots__ = ()
 
     def to_bytes(self) -> bytes:
         return b"\x04\x02"
 
 
-def _check_blocks(_inst: Any, _attribute: Any, value: Any) -> None:
+def _check_blocks(value: object) -> None:
     if type(value) is not tuple or not 1 <= len(value) <= 4:
         raise ValueError(f"SACK blocks must be a tuple of 1 to 4 (left, right) pairs, got {value!r}")
     for block in value:
@@ -77,11 +160,20 @@ def _check_blocks(_inst: Any, _attribute: Any, value: Any) -> None:
             raise ValueError(f"a SACK block is a pair of 32-bit sequence numbers, got {block!r}")
 
 
-@attrs.frozen
-class TCPOptionSACK:
+@final
+class TCPOptionSACK(_Option):
     """Kind 5 (RFC 2018 §3): up to four (left edge, right edge) blocks of received data."""
 
-    blocks: tuple[tuple[int, int], ...] = attrs.field(validator=_check_blocks)
+    __slots__ = ("blocks",)
+    __match_args__ = ("blocks",)
+
+    def __init__(self, blocks: Any, _trusted: bool = False) -> None:
+        if not _trusted:  # (the engine's own blocks, in range by construction, skip the check)
+            _check_blocks(blocks)
+        self.blocks: Final[tuple[tuple[int, int], ...]] = blocks
+
+    def _values(self) -> tuple[Any, ...]:
+        return (self.blocks,)
 
     def to_bytes(self) -> bytes:
         out = bytes((5, 2 + 8 * len(self.blocks)))
@@ -90,34 +182,46 @@ class TCPOptionSACK:
         return out
 
 
-@attrs.frozen
-class TCPOptionTimestamps:
+@final
+class TCPOptionTimestamps(_Option):
     """Kind 8 (RFC 7323 §3): TSval and TSecr."""
 
-    tsval: int = attrs.field(validator=u32)
-    tsecr: int = attrs.field(default=0, validator=u32)
+    __slots__ = ("tsval", "tsecr")
+    __match_args__ = ("tsval", "tsecr")
+
+    def __init__(self, tsval: Any, tsecr: Any = 0) -> None:
+        if (type(tsval) is not int or type(tsecr) is not int
+                or not 0 <= tsval <= 0xFFFFFFFF or not 0 <= tsecr <= 0xFFFFFFFF):
+            check_uint("tsval", tsval, 0xFFFFFFFF)
+            check_uint("tsecr", tsecr, 0xFFFFFFFF)
+        self.tsval: Final[int] = tsval
+        self.tsecr: Final[int] = tsecr
+
+    def _values(self) -> tuple[Any, ...]:
+        return (self.tsval, self.tsecr)
 
     def to_bytes(self) -> bytes:
         return struct.pack("!BBII", 8, 10, self.tsval, self.tsecr)
 
 
-def _check_unknown_kind(_inst: Any, _attribute: Any, value: Any) -> None:
-    u8(_inst, _attribute, value)
-    if value in _KNOWN_KINDS:
-        raise ValueError(f"option kind {value} has its own class")
-
-
-def _check_unknown_data(_inst: Any, _attribute: Any, value: Any) -> None:
-    if type(value) is not bytes or len(value) > 38:
-        raise ValueError(f"option data must be bytes of at most 38, got {value!r}")
-
-
-@attrs.frozen
-class TCPOptionUnknown:
+@final
+class TCPOptionUnknown(_Option):
     """Any other kind, kept as its data bytes (the length byte is derived)."""
 
-    kind: int = attrs.field(validator=_check_unknown_kind)
-    data: bytes = attrs.field(default=b"", validator=_check_unknown_data)
+    __slots__ = ("kind", "data")
+    __match_args__ = ("kind", "data")
+
+    def __init__(self, kind: Any, data: Any = b"") -> None:
+        check_uint("kind", kind, 0xFF)
+        if kind in _KNOWN_KINDS:
+            raise ValueError(f"option kind {kind} has its own class")
+        if type(data) is not bytes or len(data) > 38:
+            raise ValueError(f"option data must be bytes of at most 38, got {data!r}")
+        self.kind: Final[int] = kind
+        self.data: Final[bytes] = data
+
+    def _values(self) -> tuple[Any, ...]:
+        return (self.kind, self.data)
 
     def to_bytes(self) -> bytes:
         return bytes((self.kind, 2 + len(self.data))) + self.data

@@ -38,6 +38,7 @@ from netsim.wire import (
 from netsim.wire.pcap import PcapReader, PcapWriter
 from netsim.wire.samples import sample_frames
 from tests import strategies as S
+from tests.wire.helpers import evolve
 
 pytestmark = pytest.mark.tcpdump
 
@@ -108,7 +109,7 @@ def _steered(draw: st.DrawFn, frames: st.SearchStrategy[EthernetFrame]) -> Ether
         pool = _IPV4S if type(packet) is IPv4Packet else _IPV6S
         inner: Any = packet.payload  # type: ignore[union-attr]
         if type(inner) in (TCPSegment, UDPDatagram):
-            inner = attrs.evolve(inner, src_port=pick(_PORTS, inner.src_port), dst_port=pick(_PORTS, inner.dst_port))
+            inner = evolve(inner, src_port=pick(_PORTS, inner.src_port), dst_port=pick(_PORTS, inner.dst_port))
         changes["payload"] = attrs.evolve(
             packet, src=pick(pool, packet.src), dst=pick(pool, packet.dst), payload=inner  # type: ignore[union-attr]
         )

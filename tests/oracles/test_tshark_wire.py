@@ -16,6 +16,7 @@ from netsim.wire.pcap import PcapngWriter, PcapWriter
 from netsim.wire.samples import sample_frames
 from tests import strategies as S
 from tests.oracles.tshark import defects, tshark_fields
+from tests.wire.helpers import evolve
 
 pytestmark = pytest.mark.tshark
 
@@ -99,7 +100,7 @@ def _broken_frames() -> dict[str, bytes]:
             inner = packet.to_bytes()[20:]
             offset = {"tcp": 16, "udp": 6, "icmp": 2}[name]
             correct = int.from_bytes(inner[offset : offset + 2], "big")
-            bad = attrs.evolve(parsed, payload=attrs.evolve(parsed.payload, checksum=correct ^ 1))  # type: ignore[arg-type]
+            bad = attrs.evolve(parsed, payload=evolve(parsed.payload, checksum=correct ^ 1))
         broken[name] = _frame(bad).to_bytes()
     return broken
 

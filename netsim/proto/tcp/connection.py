@@ -67,7 +67,6 @@ from netsim.proto.tcp.rtt import RttEstimator, whole_jiffies
 from netsim.proto.tcp.seq import seq_add, seq_gt, seq_le, seq_lt, seq_sub
 from netsim.proto.tcp.settings import MS, TCPSettings
 from netsim.proto.tcp.states import S, TCPState, legal
-from netsim.wire._fields import trusted_constructor
 from netsim.wire.tcp import TCPSegment, _make_segment
 from netsim.wire.tcp_options import (
     NOP,
@@ -95,8 +94,6 @@ EV_CLOSED = 32
 CA_OPEN, CA_RECOVERY, CA_LOSS = 0, 1, 2
 
 _NOP = NOP  # the parser's instance too, so the fast path can test an option by identity
-_make_ts = trusted_constructor(TCPOptionTimestamps)
-_make_sack = trusted_constructor(TCPOptionSACK)
 _TS_OVERHEAD = 12  # NOP NOP TS(10)
 _SACK_RECENT = 8  # out-of-order arrivals remembered to order the SACK blocks (4 fit in an option)
 
@@ -673,14 +670,14 @@ class TCPConnection:
         """The option area of a segment other than a SYN: timestamps when agreed (RFC 7323 §3),
         and SACK blocks on an ACK while out-of-order data waits (RFC 2018 §4)."""
         if self.ts_ok:
-            ts = _make_ts((now // MS + self.ts_offset) & MASK, self.ts_recent)
+            ts = TCPOptionTimestamps((now // MS + self.ts_offset) & MASK, self.ts_recent)
             # (without out-of-order data or a duplicate to report there are no blocks: no search)
             blocks = (self._sack_blocks() if self.sack_ok and flags & ACK
                       and (self.rcvbuf._ooo or self._dsack or self._fin_seq is not None) else None)
-            return (_NOP, _NOP, ts, _NOP, _NOP, _make_sack(tuple(blocks[:3]))) if blocks else (_NOP, _NOP, ts)
+            return (_NOP, _NOP, ts, _NOP, _NOP, TCPOptionSACK(tuple(blocks[:3]), True)) if blocks else (_NOP, _NOP, ts)
         if self.sack_ok and flags & ACK:
             blocks = self._sack_blocks() if self.rcvbuf._ooo or self._dsack or self._fin_seq is not None else []
-            return (_NOP, _NOP, _make_sack(tuple(blocks[:4]))) if blocks else ()
+            return (_NOP, _NOP, TCPOptionSACK(tuple(blocks[:4]), True)) if blocks else ()
         return ()
 
     def _sack_blocks(self) -> list[tuple[int, int]]:

@@ -98,7 +98,7 @@ class _LoopbackChannel(Channel):
 
     def send(self, data: bytes, decoded: object = None) -> None:
         event = self._timeout(0, data)
-        event.callbacks.append(lambda ev: self.iface.receive(ev.value))
+        event.callbacks.append(lambda ev: self.iface.receive(ev.value, None, True))
 
 
 class Host(Node):

@@ -77,7 +77,9 @@ class Interface:
             tap(now, "tx", data)
         channel.send(data, decoded)
 
-    def receive(self, data: bytes, decoded: TCPSegment | None = None) -> None:
+    def receive(self, data: bytes, decoded: TCPSegment | None = None, as_sent: bool = False) -> None:
+        """A frame arrives; ``as_sent``: it is the very bytes an interface transmitted (and traced),
+        so the trace hashes it by reference (see Trace.record_frame)."""
         if not self.up:
             self.drop("admin-down", len(data))
             return
@@ -85,7 +87,7 @@ class Interface:
         counters = self.counters
         counters.rx_frames += 1
         counters.rx_bytes += len(data)
-        self._trace.record_frame(now, self._rx_label, "rx", self.full_name, data)
+        self._trace.record_frame(now, self._rx_label, "rx", self.full_name, data, as_sent)
         for tap in self.taps:
             tap(now, "rx", data)
         if decoded is not None and self.takes_decoded:

@@ -117,7 +117,7 @@ class Channel:
         if link.impaired:
             self._impaired(data, link.generation, decoded)
         else:
-            self._wake(link.delay, (data, link.generation, decoded), self._arrival)
+            self._wake(link.delay, (data, link.generation, decoded, True), self._arrival)
         if self.queue:
             self._start()
         else:
@@ -142,11 +142,13 @@ class Channel:
             counters.lost += 1
             self._trace_impairment("lost", data)
             return
+        as_sent = True
         if impairments.corrupt and rng.random() < impairments.corrupt:
             bit = rng.randrange(len(data) * 8)
             data = data[: bit // 8] + bytes([data[bit // 8] ^ (0x80 >> (bit % 8))]) + data[bit // 8 + 1 :]
             counters.corrupted += 1
             decoded = None  # the bytes changed: the receiver must decode (and reject) them
+            as_sent = False  # (and the trace must hash them)
             self._trace_impairment("corrupted", data, bit=bit)
         copies = 1
         if impairments.duplicate and rng.random() < impairments.duplicate:
@@ -159,7 +161,7 @@ class Channel:
                 delay += impairments.reorder_delay
                 counters.reordered += 1
                 self._trace_impairment("reordered", data)
-            self._wake(delay, (data, generation, decoded), self._arrival)
+            self._wake(delay, (data, generation, decoded, as_sent), self._arrival)
 
     def _trace_impairment(self, what: str, data: bytes, **fields: Any) -> None:
         network = self.link.network
@@ -167,15 +169,15 @@ class Channel:
 
     def _arrival(self, event: Any) -> None:
         """A frame reaches the far end (its value: the bytes, the link's generation when it
-        left, and its decoded TCP segment or None)."""
-        data, generation, decoded = event._value
+        left, its decoded TCP segment or None, and whether the bytes are those sent)."""
+        data, generation, decoded, as_sent = event._value
         if generation != self.link.generation:
             # the link went down while the frame was on the wire
             self.counters.down_drops += 1
             self.dst.drop("link-down", len(data))
             return
         self.counters.delivered += 1
-        self.dst.receive(data, decoded)
+        self.dst.receive(data, decoded, as_sent)
 
     def flush(self) -> None:
         """The link went down: the frame on the line and every queued one are lost."""

@@ -21,9 +21,9 @@ def test_the_decoded_segment_is_what_the_bytes_decode_to() -> None:
         iface = host["eth0"]
         receive = iface.receive
 
-        def spy(data: bytes, decoded: Any = None, receive: Any = receive) -> None:
+        def spy(data: bytes, decoded: Any = None, as_sent: bool = False, receive: Any = receive) -> None:
             seen.append((data, decoded))
-            receive(data, decoded)
+            receive(data, decoded, as_sent)
 
         iface.receive = spy
     stats = ServerStats()

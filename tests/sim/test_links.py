@@ -164,3 +164,43 @@ def _blast_marked(net: Network, h1, h2, count: int):  # type: ignore[no-untyped-
 
     net.process(send())
     return server
+
+
+def test_an_arrival_as_sent_is_hashed_by_reference_and_kept_whole() -> None:
+    from netsim.sim.trace import Trace
+
+    def digest(data: bytes, as_sent: bool) -> tuple[str, bytes]:
+        trace = Trace()
+        trace.record_frame(5, trace.label("rx", "h2:eth0"), "rx", "h2:eth0", data, as_sent)
+        return trace.hexdigest(), trace.records[0].fields["data"]
+
+    # the bytes were hashed when they were sent: an intact arrival adds its time, place and
+    # length; a changed one (as_sent False) its bytes too; the record keeps the bytes either way
+    assert digest(b"abc", True)[0] == digest(b"xyz", True)[0] != digest(b"abc", False)[0] != digest(b"xyz", False)[0]
+    assert digest(b"abc", True)[1] == b"abc"
+
+
+@pytest.mark.pure_python  # (it replaces Trace.record_frame)
+def test_only_frames_the_link_corrupted_are_hashed_again_on_arrival(monkeypatch: pytest.MonkeyPatch) -> None:
+    from netsim.sim.trace import Trace
+
+    arrivals: list[tuple[bytes, bool]] = []
+    sent: list[bytes] = []
+    record = Trace.record_frame
+
+    def spy(self: Trace, now: int, label: bytes, kind: str, where: str, data: bytes, as_sent: bool = False) -> None:
+        if where == "h2:eth0" and kind == "rx":
+            arrivals.append((data, as_sent))
+        elif where == "h1:eth0" and kind == "tx":
+            sent.append(data)
+        record(self, now, label, kind, where, data, as_sent)
+
+    monkeypatch.setattr(Trace, "record_frame", spy)
+    net, h1, h2 = two_hosts(impairments=Impairments(corrupt=0.3))
+    _blast(net, h1, h2, 300)
+    net.run()
+    channel = h1["eth0"].channel
+    assert channel is not None and channel.counters.corrupted > 50
+    assert len(arrivals) == len(sent) == 300  # FIFO, nothing lost: the k-th arrival is the k-th frame sent
+    assert sum(not as_sent for _, as_sent in arrivals) == channel.counters.corrupted
+    assert all((data == original) == as_sent for (data, as_sent), original in zip(arrivals, sent, strict=True))

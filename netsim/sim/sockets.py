@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import errno
 import functools
+import heapq
 import os
 import socket as _socket
 from collections import deque
@@ -590,18 +591,30 @@ class ICMPSocket(Socket):
 
 
 class FileDescriptors:
-    """A host's descriptor table: the lowest free number from 3 up, as open(2) does."""
+    """A host's descriptor table: the lowest free number from 3 up, as open(2) does.
+
+    The free numbers are every one from ``_next`` up plus the released ones below it, kept in
+    a heap: the lowest is found in O(log n) rather than by a scan of the table, which cost a
+    server holding thousands of connections a thousand lookups per accept."""
 
     def __init__(self, limit: int = 1024) -> None:
         self.limit = limit  # RLIMIT_NOFILE soft default
         self.table: dict[int, Any] = {}
+        self._next = 3
+        self._released: list[int] = []
 
     def allocate(self, owner: Any) -> int:
-        for fd in range(3, self.limit):
-            if fd not in self.table:
-                self.table[fd] = owner
-                return fd
-        raise error(errno.EMFILE)
+        released = self._released
+        fd = released[0] if released else self._next
+        if fd >= self.limit:
+            raise error(errno.EMFILE)
+        if released:
+            heapq.heappop(released)
+        else:
+            self._next += 1
+        self.table[fd] = owner
+        return fd
 
     def release(self, fd: int) -> None:
-        self.table.pop(fd, None)
+        if self.table.pop(fd, None) is not None:
+            heapq.heappush(self._released, fd)

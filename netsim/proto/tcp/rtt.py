@@ -57,14 +57,24 @@ class RttEstimator:
     @property
     def base_rto(self) -> int:
         """The RTO before backoff."""
-        if self.srtt is None or self.rttvar is None:
+        srtt, rttvar = self.srtt, self.rttvar
+        if srtt is None or rttvar is None:
             return self.initial_rto
-        return min(self.max_rto, self.srtt + max(self.granularity, 4 * self.rttvar, self.min_rto))
+        # min(max_rto, srtt + max(G, 4 * rttvar, min_rto)), written out: the builtins with three
+        # arguments are Python calls even compiled, and every segment sent asks
+        spread = 4 * rttvar
+        if spread < self.granularity:
+            spread = self.granularity
+        if spread < self.min_rto:
+            spread = self.min_rto
+        rto = srtt + spread
+        return rto if rto < self.max_rto else self.max_rto
 
     @property
     def rto(self) -> int:
         """The current timeout, backed off: ``base_rto * 2**backoff``, at most ``max_rto``."""
-        return min(self.max_rto, self.base_rto << self.backoff)
+        rto = self.base_rto << self.backoff
+        return rto if rto < self.max_rto else self.max_rto
 
     def sample(self, rtt: int) -> None:
         """A round-trip measurement R' of a segment sent once (Karn's rule is the caller's)."""

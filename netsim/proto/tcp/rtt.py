@@ -60,14 +60,9 @@ class RttEstimator:
         srtt, rttvar = self.srtt, self.rttvar
         if srtt is None or rttvar is None:
             return self.initial_rto
-        # min(max_rto, srtt + max(G, 4 * rttvar, min_rto)), written out: the builtins with three
-        # arguments are Python calls even compiled, and every segment sent asks
-        spread = 4 * rttvar
-        if spread < self.granularity:
-            spread = self.granularity
-        if spread < self.min_rto:
-            spread = self.min_rto
-        rto = srtt + spread
+        # min(max_rto, srtt + max(G, 4 * rttvar, min_rto)) in two-argument steps: with three
+        # arguments max() is a Python call even compiled, and every segment sent asks
+        rto = srtt + max(max(4 * rttvar, self.granularity), self.min_rto)  # noqa: PLW3301
         return rto if rto < self.max_rto else self.max_rto
 
     @property

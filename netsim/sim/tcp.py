@@ -96,7 +96,9 @@ class TCPLayer:
         self.rng = rng
         self.connections: dict[FourTuple, TCPSocket] = {}
         self.listeners: dict[int, list[TCPSocket]] = {}
-        self.ports: dict[int, list[TCPSocket]] = {}  # every socket holding a local port
+        # every socket holding a local port, as an insertion-ordered set: a server's port is held
+        # by each of its connections, thousands of them (a list's "in" and remove() were O(n))
+        self.ports: dict[int, dict[TCPSocket, None]] = {}
         self.counters: dict[str, int] = {}
         self._env = host.network.env
 
@@ -136,9 +138,10 @@ class TCPLayer:
         return False
 
     def hold_port(self, sock: TCPSocket, port: int) -> None:
-        holders = self.ports.setdefault(port, [])
-        if sock not in holders:
-            holders.append(sock)
+        holders = self.ports.get(port)
+        if holders is None:
+            holders = self.ports[port] = {}
+        holders[sock] = None
 
     def release_port(self, sock: TCPSocket) -> None:
         port = sock.local_port
@@ -146,7 +149,7 @@ class TCPLayer:
             return
         holders = self.ports.get(port)
         if holders and sock in holders:
-            holders.remove(sock)
+            del holders[sock]
             if not holders:
                 del self.ports[port]
 

@@ -32,6 +32,7 @@ from netsim.wire.checksum import pseudo_header_sum, sum16
 from netsim.wire.tcp_options import (
     OPTION_TYPES,
     TCPOption,
+    WireValue,
     check_bytes,
     check_uint,
     options_to_bytes,
@@ -83,12 +84,11 @@ _FIELDS = ("src_port", "dst_port", "seq", "ack", "flags", "window", "urgent", "o
 
 
 @final
-class TCPSegment:
-    """One segment.  A value: compared, hashed and printed by its fields, which are Final (the
-    compiled build refuses to assign them; use :meth:`evolve`).  Hand-written rather than an
-    attrs class so that the compiled build makes it native: the engine reads its fields as C
-    struct members, and builds one without a Python call.  ``_trusted``: the caller's fields
-    are in range by construction (the engine's, a parser's), so nothing is checked."""
+class TCPSegment(WireValue):
+    """One segment: a value (see WireValue), compared, hashed and printed by its fields, which
+    are Final (the compiled build refuses to assign them; use :meth:`evolve`); compiled, the
+    engine builds one without a Python call.  ``_trusted``: the caller's fields are in range by
+    construction (the engine's, a parser's), so nothing is checked."""
 
     __slots__ = _FIELDS
     __match_args__: ClassVar[tuple[str, ...]] = _FIELDS
@@ -126,35 +126,6 @@ class TCPSegment:
     def _values(self) -> tuple[Any, ...]:
         return (self.src_port, self.dst_port, self.seq, self.ack, self.flags, self.window, self.urgent,
                 self.options, self.payload, self.checksum, self.reserved)
-
-    def __eq__(self, other: object) -> bool:
-        if type(other) is not TCPSegment:
-            return NotImplemented
-        return self._values() == other._values()
-
-    def __ne__(self, other: object) -> bool:
-        if type(other) is not TCPSegment:
-            return NotImplemented
-        return self._values() != other._values()
-
-    def __hash__(self) -> int:
-        return hash(self._values())
-
-    def __repr__(self) -> str:
-        fields = ", ".join(f"{name}={value!r}" for name, value in zip(_FIELDS, self._values(), strict=True))
-        return f"TCPSegment({fields})"
-
-    def __reduce__(self) -> tuple[Any, tuple[Any, ...]]:
-        return TCPSegment, self._values()
-
-    def evolve(self, **changes: Any) -> TCPSegment:
-        """A copy with ``changes`` (field name to value), validated as a new segment is."""
-        values = dict(zip(_FIELDS, self._values(), strict=True))
-        for name in changes:
-            if name not in values:
-                raise TypeError(f"TCPSegment has no field {name!r}")
-        values.update(changes)
-        return TCPSegment(**values)
 
     @property
     def header_len(self) -> int:

@@ -9,7 +9,7 @@ round-trips byte for byte.
 from __future__ import annotations
 
 import struct
-from typing import Any, ClassVar, Final, final
+from typing import Any, ClassVar, Final, Self, final
 
 from netsim.errors import WireError
 
@@ -29,11 +29,12 @@ def check_bytes(name: str, value: object) -> None:
         raise ValueError(f"{name} must be bytes, got {value!r}")
 
 
-class _Option:
-    """What every option class shares: equality, hash and ``repr`` by value, over the fields
-    named in ``__match_args__`` (the value classes are hand-written rather than attrs classes so
-    that the compiled build makes them native: the engine reads their fields as C struct members).
-    The fields are Final: the compiled build refuses to assign them."""
+class WireValue:
+    """What TCPSegment and the option classes share: equality, hash and ``repr`` by value over
+    the fields ``__match_args__`` names (``_values()`` gives them in that order), pickling, and
+    :meth:`evolve`.  They are hand-written rather than attrs classes so that the compiled build
+    makes them native (the engine reads their fields as C struct members); their fields are Final,
+    which the compiled build enforces."""
 
     __slots__ = ()
     __match_args__: ClassVar[tuple[str, ...]] = ()
@@ -41,16 +42,13 @@ class _Option:
     def _values(self) -> tuple[Any, ...]:
         return ()
 
-    def to_bytes(self) -> bytes:
-        raise NotImplementedError
-
     def __eq__(self, other: object) -> bool:
-        if type(other) is not type(self) or not isinstance(other, _Option):
+        if type(other) is not type(self) or not isinstance(other, WireValue):
             return NotImplemented
         return self._values() == other._values()
 
     def __ne__(self, other: object) -> bool:
-        if type(other) is not type(self) or not isinstance(other, _Option):
+        if type(other) is not type(self) or not isinstance(other, WireValue):
             return NotImplemented
         return self._values() != other._values()
 
@@ -64,7 +62,7 @@ class _Option:
     def __reduce__(self) -> tuple[Any, tuple[Any, ...]]:
         return type(self), self._values()
 
-    def evolve(self, **changes: Any) -> Any:
+    def evolve(self, **changes: Any) -> Self:
         """A copy with ``changes`` (field name to value), validated as a new value is."""
         values = dict(zip(self.__match_args__, self._values(), strict=True))
         for name in changes:
@@ -72,6 +70,15 @@ class _Option:
                 raise TypeError(f"{type(self).__name__} has no field {name!r}")
         values.update(changes)
         return type(self)(**values)
+
+
+class _Option(WireValue):
+    """A TCP option: a value that encodes itself."""
+
+    __slots__ = ()
+
+    def to_bytes(self) -> bytes:
+        raise NotImplementedError
 
 
 @final

@@ -96,7 +96,7 @@ class TCPSegment(WireValue):
 
     def __init__(self, src_port: Any, dst_port: Any, seq: Any = 0, ack: Any = 0, flags: Any = 0, window: Any = 0,
                  urgent: Any = 0, options: Any = (), payload: Any = b"", checksum: Any = None, reserved: Any = 0,
-                 _trusted: bool = False) -> None:
+                 *, _trusted: bool = False) -> None:
         if not _trusted:
             check_uint("src_port", src_port, 0xFFFF)
             check_uint("dst_port", dst_port, 0xFFFF)
@@ -190,7 +190,8 @@ class TCPSegment(WireValue):
 def _make_segment(src_port: int, dst_port: int, seq: int, ack: int, flags: int, window: int, urgent: int,
                   options: tuple[TCPOption, ...], payload: bytes, checksum: int | None, reserved: int) -> TCPSegment:
     """A segment whose fields are in range by construction (a parser's, the engine's)."""
-    return TCPSegment(src_port, dst_port, seq, ack, flags, window, urgent, options, payload, checksum, reserved, True)
+    return TCPSegment(src_port, dst_port, seq, ack, flags, window, urgent, options, payload, checksum, reserved,
+                      _trusted=True)
 
 
 def _decode(view: bytes | memoryview, pseudo: int | None, verify: bool) -> TCPSegment:

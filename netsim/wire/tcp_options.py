@@ -174,7 +174,7 @@ class TCPOptionSACK(_Option):
     __slots__ = ("blocks",)
     __match_args__ = ("blocks",)
 
-    def __init__(self, blocks: Any, _trusted: bool = False) -> None:
+    def __init__(self, blocks: Any, *, _trusted: bool = False) -> None:
         if not _trusted:  # (the engine's own blocks, in range by construction, skip the check)
             _check_blocks(blocks)
         self.blocks: Final[tuple[tuple[int, int], ...]] = blocks
@@ -282,6 +282,9 @@ def parse_options(data: bytes) -> tuple[TCPOption, ...]:
         length = data[i + 1]
         if length < 2 or i + length > end:
             raise WireError("tcp", "options", f"option kind {kind} at offset {i} has bad length {length}")
+        if length > 40:  # (only an area handed in alone can be longer than a header's 40 bytes)
+            raise WireError("tcp", "options", f"option kind {kind} at offset {i} is {length} bytes long, "
+                                              "more than an option area holds (40)")
         want = _FIXED_LENGTH.get(kind)
         if want is not None and length != want:
             raise WireError("tcp", "options", f"option kind {kind} must be {want} bytes long, not {length}")

@@ -115,6 +115,14 @@ def test_parse_arbitrary_bytes_gives_value_or_wire_error(name: str, data: bytes,
         PARSERS[name](data, verify)
 
 
+def test_an_option_longer_than_any_option_area_is_a_wire_error() -> None:
+    # found by the thorough profile: an unknown kind 41 bytes long (data beyond the 38 an
+    # option can carry) raised the value class's ValueError instead of a WireError
+    with pytest.raises(WireError, match="more than an option area holds"):
+        parse_options(b"\x06\x29" + bytes(39))
+    assert parse_options(b"\x06\x28" + bytes(38))[0].data == bytes(38)  # type: ignore[union-attr]
+
+
 @st.composite
 def _frame_with_mutation(draw: st.DrawFn) -> tuple[bytes, bytes]:
     frame = draw(S.any_ethernet_frames)

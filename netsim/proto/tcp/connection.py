@@ -674,10 +674,12 @@ class TCPConnection:
             # (without out-of-order data or a duplicate to report there are no blocks: no search)
             blocks = (self._sack_blocks() if self.sack_ok and flags & ACK
                       and (self.rcvbuf._ooo or self._dsack or self._fin_seq is not None) else None)
-            return (_NOP, _NOP, ts, _NOP, _NOP, TCPOptionSACK(tuple(blocks[:3]), True)) if blocks else (_NOP, _NOP, ts)
+            if blocks:
+                return (_NOP, _NOP, ts, _NOP, _NOP, TCPOptionSACK(tuple(blocks[:3]), _trusted=True))
+            return (_NOP, _NOP, ts)
         if self.sack_ok and flags & ACK:
             blocks = self._sack_blocks() if self.rcvbuf._ooo or self._dsack or self._fin_seq is not None else []
-            return (_NOP, _NOP, TCPOptionSACK(tuple(blocks[:4]), True)) if blocks else ()
+            return (_NOP, _NOP, TCPOptionSACK(tuple(blocks[:4]), _trusted=True)) if blocks else ()
         return ()
 
     def _sack_blocks(self) -> list[tuple[int, int]]:

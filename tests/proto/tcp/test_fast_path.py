@@ -20,17 +20,18 @@ import pytest
 
 from netsim.proto.tcp.connection import TCPConnection
 from netsim.proto.tcp.settings import MS, S, TCPSettings
+from netsim.wire.tcp_options import WireValue
 from tests.proto.tcp.harness import App, Pair, Wire
 
 pytestmark = pytest.mark.pure_python  # (it replaces TCPConnection's own methods)
 
-_PLAIN = (int, float, str, bytes, bool, type(None), Enum)
+_PLAIN = (int, float, str, bytes, bool, type(None), Enum, WireValue)
 
 
 def _state(value: Any) -> Any:
     """A comparable picture of ``value``: its slots and attributes, recursively."""
     if isinstance(value, _PLAIN) or hasattr(type(value), "__attrs_attrs__"):
-        return value  # (attrs classes: segments, options, settings, the RTT estimator compare by value)
+        return value  # (values: segments, options, settings compare by value)
     if isinstance(value, bytearray | memoryview):
         return bytes(value)
     if isinstance(value, list | tuple | deque):

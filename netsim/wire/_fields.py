@@ -24,17 +24,28 @@ def _reject(attribute: Any, value: Any, expected: str) -> NoReturn:
     raise ValueError(f"{attribute.name} must be {expected}, got {value!r}")
 
 
+def check_uint(name: str, value: object, top: int) -> None:
+    """The range check of an unsigned field named ``name`` (bool is not an int here; IntEnum and
+    IntFlag members are ints too, accepted by value).  The attrs validators below and the
+    hand-written value classes (TCPSegment, the TCP options) share it."""
+    if type(value) is not int or value < 0 or value > top:
+        if isinstance(value, int) and not isinstance(value, bool) and 0 <= value <= top:
+            return
+        raise ValueError(f"{name} must be an int in 0..{top}, got {value!r}")
+
+
+def check_bytes(name: str, value: object) -> None:
+    if type(value) is not bytes:
+        raise ValueError(f"{name} must be bytes, got {value!r}")
+
+
 def uint(bits: int) -> Validator:
-    """Validator for an unsigned integer field ``bits`` wide (bool is not an int here)."""
+    """Validator for an unsigned integer field ``bits`` wide (see :func:`check_uint`)."""
     top = (1 << bits) - 1
-    expected = f"an int in 0..{top}"
 
     def check(_inst: Any, attribute: Any, value: Any) -> None:
-        if type(value) is not int or value < 0 or value > top:
-            # IntEnum/IntFlag members are ints too; accept them by value.
-            if isinstance(value, int) and not isinstance(value, bool) and 0 <= value <= top:
-                return
-            _reject(attribute, value, expected)
+        if type(value) is not int or value < 0 or value > top:  # (the common case without a call)
+            check_uint(attribute.name, value, top)
 
     check.__name__ = f"u{bits}"
     return check
@@ -60,8 +71,7 @@ def optional_u16(_inst: Any, attribute: Any, value: Any) -> None:
 
 
 def is_bytes(_inst: Any, attribute: Any, value: Any) -> None:
-    if type(value) is not bytes:
-        _reject(attribute, value, "bytes")
+    check_bytes(attribute.name, value)
 
 
 def is_bool(_inst: Any, attribute: Any, value: Any) -> None:

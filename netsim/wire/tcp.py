@@ -28,16 +28,9 @@ from ipaddress import IPv4Address, IPv6Address
 from typing import Any, ClassVar, Final, final
 
 from netsim.errors import ChecksumError, TruncatedError, WireError
+from netsim.wire._fields import check_bytes, check_uint
 from netsim.wire.checksum import pseudo_header_sum, sum16
-from netsim.wire.tcp_options import (
-    OPTION_TYPES,
-    TCPOption,
-    WireValue,
-    check_bytes,
-    check_uint,
-    options_to_bytes,
-    parse_options,
-)
+from netsim.wire.tcp_options import OPTION_TYPES, TCPOption, WireValue, options_to_bytes, parse_options
 
 _HEADER = struct.Struct("!HHIIHHHH")
 IPAddress = IPv4Address | IPv6Address

@@ -12,21 +12,9 @@ import struct
 from typing import Any, ClassVar, Final, Self, final
 
 from netsim.errors import WireError
+from netsim.wire._fields import check_bytes, check_uint
 
 _KNOWN_KINDS = frozenset({0, 1, 2, 3, 4, 5, 8})
-
-
-def check_uint(name: str, value: object, top: int) -> None:
-    """The range check of an unsigned field (bool is not an int here; IntEnum members are)."""
-    if type(value) is not int or value < 0 or value > top:
-        if isinstance(value, int) and not isinstance(value, bool) and 0 <= value <= top:
-            return
-        raise ValueError(f"{name} must be an int in 0..{top}, got {value!r}")
-
-
-def check_bytes(name: str, value: object) -> None:
-    if type(value) is not bytes:
-        raise ValueError(f"{name} must be bytes, got {value!r}")
 
 
 class WireValue:

@@ -7,6 +7,8 @@ from typing import Any
 
 import attrs
 
+from netsim.wire.tcp_options import WireValue
+
 
 def same_modulo_correct_checksums(parsed: Any, original: Any) -> bool:
     """True if ``parsed`` equals ``original`` except where ``original`` gave an explicit
@@ -36,8 +38,8 @@ def fields_of(cls: type) -> tuple[str, ...] | None:
     class (TCPSegment and the TCP options, native in the compiled build) lists in __match_args__."""
     if attrs.has(cls):
         return tuple(field.name for field in attrs.fields(cls))
-    if hasattr(cls, "evolve") and hasattr(cls, "__match_args__"):
-        return tuple(cls.__match_args__)
+    if issubclass(cls, WireValue):
+        return cls.__match_args__
     return None
 
 
